@@ -1,0 +1,51 @@
+#include <napi.h>
+
+#include "doctor_probes.h"
+#include "libbpf_log.h"
+
+namespace kiln {
+namespace {
+
+class DoctorWorker : public Napi::AsyncWorker {
+ public:
+  explicit DoctorWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { results_ = run_doctor_probes(); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); i++) {
+      Napi::Object row = Napi::Object::New(env);
+      row.Set("facility", results_[i].facility);
+      row.Set("ok", results_[i].ok);
+      row.Set("detail", results_[i].detail);
+      out.Set(static_cast<uint32_t>(i), row);
+    }
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<ProbeResult> results_;
+};
+
+Napi::Value RunDoctor(const Napi::CallbackInfo& info) {
+  auto* worker = new DoctorWorker(info.Env());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+}  // namespace kiln
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  kiln::install_libbpf_log();
+  exports.Set("runDoctor", Napi::Function::New(env, kiln::RunDoctor, "runDoctor"));
+  return exports;
+}
+
+NODE_API_MODULE(kiln_agent, InitAddon)

@@ -1,0 +1,2 @@
+export { runDoctor, formatDoctorTable, type DoctorReport, type DoctorRow } from './doctor.js';
+export { detectCgroups, type CgroupInfo } from './cgroups.js';

@@ -1,0 +1,97 @@
+// Starts real `kiln` processes (the same bin a user runs) for end-to-end tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const kilnBin = join(repoRoot, 'bin/kiln.js');
+
+export function tempDir(prefix = 'kiln-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const addr = srv.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  srv.close();
+  await once(srv, 'close');
+  return addr.port;
+}
+
+export interface KilnProcess {
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+/** Runs `kiln <args>` as a child process, capturing its output. */
+export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProcess {
+  const proc = spawn(process.execPath, [kilnBin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((res) => {
+    proc.on('exit', (code, signal) => res(code ?? signal ?? -1));
+  });
+  const stop = async (graceMs = 10_000): Promise<number | string> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    }
+    return exited;
+  };
+  return { proc, output: () => out, exited, stop };
+}
+
+/** Polls `url` until it answers 200 or the process exits or `timeoutMs` passes. */
+export async function waitForOk(url: string, kiln: KilnProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let ended = false;
+  void kiln.exited.then(() => (ended = true));
+  for (;;) {
+    if (ended) throw new Error(`kiln exited before ${url} answered:\n${kiln.output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${kiln.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface KilnServer extends KilnProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+}
+
+/** Starts `kiln server` on a free port with its own data directory and waits for /readyz. */
+export async function startServer(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KilnServer> {
+  const port = await freePort();
+  const dataDir = opts.dataDir ?? tempDir('kiln-data-');
+  const kiln = runKiln(['server', '--port', String(port), '--data', dataDir, ...(opts.args ?? [])], opts.env);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForOk(`${url}/readyz`, kiln);
+  return { ...kiln, url, port, dataDir };
+}
