@@ -5,7 +5,8 @@
       "sources": [
         "src/addon.cc",
         "src/libbpf_log.cc",
-        "src/doctor.cc"
+        "src/doctor.cc",
+        "src/bpf_session.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

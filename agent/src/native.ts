@@ -7,9 +7,51 @@ export interface NativeProbeResult {
   detail: string;
 }
 
+export interface BpfSessionOptions {
+  /** Samples per second per CPU, 1–999. */
+  frequency: number;
+  /** Sample only these processes (filtered in the kernel); empty: every process. */
+  pids: number[];
+  /** Also sample the idle task (pid 0). */
+  includeIdle: boolean;
+  countsEntries?: number;
+  stacksEntries?: number;
+}
+
+export interface RawDrain {
+  /** Records of `struct sample_key` + u64 count (bpf/profile.h). */
+  samples: ArrayBuffer;
+  sampleRecordSize: number;
+  /** Records of u64 hash + `struct stack`. */
+  stacks: ArrayBuffer;
+  stackRecordSize: number;
+}
+
+export interface SessionStats {
+  samples: number;
+  countsFull: number;
+  stacksFull: number;
+  userStackErrors: number;
+  kernelStackErrors: number;
+  eventsLost: number;
+  cpusAttached: number;
+  cpusFailed: number;
+  tpBtf: boolean;
+}
+
+export interface NativeBpfSession {
+  drain(): RawDrain;
+  /** Records of `struct process_event` (bpf/profile.h). */
+  pollEvents(): ArrayBuffer;
+  stats(): SessionStats;
+  stop(): void;
+  close(): void;
+}
+
 export interface NativeAddon {
   /** Loads the doctor's BPF programs one by one and exercises each kernel facility. */
   runDoctor(): Promise<NativeProbeResult[]>;
+  BpfSession: new (options: BpfSessionOptions) => NativeBpfSession;
 }
 
 const addonPath = '../native/build/Release/kiln_agent.node';

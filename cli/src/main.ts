@@ -1,11 +1,12 @@
 import { pino } from 'pino';
 import type { Command } from './command.js';
+import { agentCommand } from './commands/agent.js';
 import { doctorCommand } from './commands/doctor.js';
 import { serverCommand } from './commands/server.js';
 import { upCommand } from './commands/up.js';
 import { formatHelp, parseFlags, UsageError } from './flags.js';
 
-const commands: Command[] = [upCommand, serverCommand, doctorCommand];
+const commands: Command[] = [upCommand, serverCommand, agentCommand, doctorCommand];
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 4;
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(parsed.values, log);
   } catch (err) {
-    if (err instanceof Error && err.name.endsWith('UsageError')) {
+    if (err instanceof UsageError || (err instanceof Error && /^(Kiln)?UsageError$|^AgentStartError$/.test(err.name))) {
       log.error(err.message);
       process.stderr.write(`kiln ${command.name}: ${err.message}\n`);
       return 1;

@@ -1,5 +1,6 @@
 #include <napi.h>
 
+#include "bpf_session.h"
 #include "doctor_probes.h"
 #include "libbpf_log.h"
 
@@ -45,6 +46,7 @@ Napi::Value RunDoctor(const Napi::CallbackInfo& info) {
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   kiln::install_libbpf_log();
   exports.Set("runDoctor", Napi::Function::New(env, kiln::RunDoctor, "runDoctor"));
+  exports.Set("BpfSession", kiln::BpfSession::Define(env));
   return exports;
 }
 

@@ -1,0 +1,304 @@
+#include "bpf_session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <linux/types.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "libbpf_log.h"
+#include "online_cpus.h"
+#include "profile.h"  // bpf/profile.h: structs shared with profile.bpf.c
+#include "profile.skel.h"
+
+namespace kiln {
+namespace {
+
+constexpr size_t kSampleRecord = sizeof(sample_key) + sizeof(__u64);
+constexpr size_t kStackRecord = sizeof(__u64) + sizeof(stack);
+
+struct Options {
+  unsigned frequency = 19;
+  std::vector<__u32> pids;
+  bool include_idle = false;
+  unsigned counts_entries = 16384;
+  unsigned stacks_entries = 8192;
+};
+
+Options parse_options(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "BpfSession(options): options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  Options opts;
+  auto uint_field = [&](const char* name, unsigned& out, unsigned lo, unsigned hi) {
+    Napi::Value v = o.Get(name);
+    if (v.IsUndefined()) return;
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("BpfSession: ") + name + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d < lo || d > hi || d != static_cast<unsigned>(d)) {
+      throw Napi::RangeError::New(env, std::string("BpfSession: ") + name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    out = static_cast<unsigned>(d);
+  };
+  uint_field("frequency", opts.frequency, 1, 999);
+  uint_field("countsEntries", opts.counts_entries, 64, 1u << 22);
+  uint_field("stacksEntries", opts.stacks_entries, 64, 1u << 20);
+  Napi::Value idle = o.Get("includeIdle");
+  opts.include_idle = idle.IsBoolean() && idle.As<Napi::Boolean>().Value();
+  Napi::Value pids = o.Get("pids");
+  if (pids.IsArray()) {
+    Napi::Array a = pids.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value p = a.Get(i);
+      if (!p.IsNumber() || p.As<Napi::Number>().Int64Value() <= 0) throw Napi::TypeError::New(env, "BpfSession: pids must be positive integers");
+      opts.pids.push_back(static_cast<__u32>(p.As<Napi::Number>().Uint32Value()));
+    }
+  }
+  return opts;
+}
+
+// Loads the sampler with either the tp_btf or the classic tracepoint variant of the exec/exit probes.
+profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, std::string& error) {
+  clear_libbpf_log();
+  profile_bpf* skel = profile_bpf__open();
+  if (!skel) {
+    error = libbpf_error("open sampler object", errno);
+    return nullptr;
+  }
+  skel->rodata->filter_pids = !opts.pids.empty();
+  skel->rodata->include_idle = opts.include_idle;
+  bpf_map__set_max_entries(skel->maps.counts0, opts.counts_entries);
+  bpf_map__set_max_entries(skel->maps.counts1, opts.counts_entries);
+  bpf_map__set_max_entries(skel->maps.stacks0, opts.stacks_entries);
+  bpf_map__set_max_entries(skel->maps.stacks1, opts.stacks_entries);
+  bpf_program__set_autoload(skel->progs.exec_btf, use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exit_btf, use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exec_tp, !use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exit_tp, !use_tp_btf);
+  int err = profile_bpf__load(skel);
+  if (err) {
+    error = libbpf_error("load sampler", err);
+    profile_bpf__destroy(skel);
+    return nullptr;
+  }
+  return skel;
+}
+
+int on_event(void* ctx, void* data, size_t size) {
+  auto* out = static_cast<std::vector<unsigned char>*>(ctx);
+  if (size == sizeof(process_event)) {
+    auto* bytes = static_cast<unsigned char*>(data);
+    out->insert(out->end(), bytes, bytes + size);
+  }
+  return 0;
+}
+
+// Moves every entry of a hash map into `out` as (key, value) records and empties the map.
+void drain_map(bpf_map* map, std::vector<unsigned char>& out) {
+  const size_t key_size = bpf_map__key_size(map);
+  const size_t value_size = bpf_map__value_size(map);
+  const size_t record = key_size + value_size;
+  const int fd = bpf_map__fd(map);
+  const __u32 max = bpf_map__max_entries(map);
+  std::vector<unsigned char> keys(static_cast<size_t>(max) * key_size);
+  std::vector<unsigned char> values(static_cast<size_t>(max) * value_size);
+  __u64 token = 0;
+  bool first = true;
+  for (;;) {
+    __u32 n = max;
+    int err = bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(), &n, nullptr);
+    int e = err ? errno : 0;
+    for (__u32 i = 0; i < n; i++) {
+      out.insert(out.end(), keys.data() + i * key_size, keys.data() + (i + 1) * key_size);
+      out.insert(out.end(), values.data() + i * value_size, values.data() + (i + 1) * value_size);
+    }
+    first = false;
+    if (!err) continue;
+    if (e == ENOENT) return;
+    if (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP) break;  // no batch ops on this kernel: iterate
+    throw std::runtime_error(std::string("drain ") + bpf_map__name(map) + ": " + std::strerror(e));
+  }
+  std::vector<unsigned char> key(key_size), next(key_size), value(value_size);
+  while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
+    if (bpf_map_lookup_elem(fd, next.data(), value.data()) == 0) {
+      out.insert(out.end(), next.begin(), next.end());
+      out.insert(out.end(), value.begin(), value.end());
+    }
+    bpf_map_delete_elem(fd, next.data());
+  }
+  (void)record;
+}
+
+Napi::ArrayBuffer to_array_buffer(Napi::Env env, std::vector<unsigned char>&& bytes) {
+  auto* owned = new std::vector<unsigned char>(std::move(bytes));
+  if (owned->empty()) {
+    delete owned;
+    return Napi::ArrayBuffer::New(env, 0);
+  }
+  return Napi::ArrayBuffer::New(env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<unsigned char>* v) { delete v; }, owned);
+}
+
+}  // namespace
+
+Napi::Function BpfSession::Define(Napi::Env env) {
+  return DefineClass(env, "BpfSession",
+                     {
+                         InstanceMethod<&BpfSession::Drain>("drain"),
+                         InstanceMethod<&BpfSession::PollEvents>("pollEvents"),
+                         InstanceMethod<&BpfSession::Stats>("stats"),
+                         InstanceMethod<&BpfSession::Stop>("stop"),
+                         InstanceMethod<&BpfSession::Close>("close"),
+                     });
+}
+
+BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
+  Napi::Env env = info.Env();
+  Options opts = parse_options(info);
+  std::string btf_error, tp_error;
+  skel_ = open_and_load(opts, true, btf_error);
+  tp_btf_ = skel_ != nullptr;
+  if (!skel_) skel_ = open_and_load(opts, false, tp_error);
+  if (!skel_) throw Napi::Error::New(env, "cannot load the CPU sampler: " + btf_error + "; with classic tracepoints: " + tp_error);
+
+  __u8 one = 1;
+  for (__u32 pid : opts.pids) bpf_map__update_elem(skel_->maps.pids, &pid, sizeof pid, &one, sizeof one, BPF_ANY);
+
+  clear_libbpf_log();
+  bpf_program* exec = tp_btf_ ? skel_->progs.exec_btf : skel_->progs.exec_tp;
+  bpf_program* exit = tp_btf_ ? skel_->progs.exit_btf : skel_->progs.exit_tp;
+  for (bpf_program* p : {exec, exit}) {
+    bpf_link* link = bpf_program__attach(p);
+    if (!link) {
+      std::string msg = libbpf_error(std::string("attach ") + bpf_program__name(p), errno);
+      destroy();
+      throw Napi::Error::New(env, msg);
+    }
+    links_.push_back(link);
+  }
+
+  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, &events_, nullptr);
+  if (!ring_) {
+    std::string msg = libbpf_error("ring_buffer__new", errno);
+    destroy();
+    throw Napi::Error::New(env, msg);
+  }
+
+  std::string last_error;
+  for (int cpu : online_cpus()) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = opts.frequency;
+    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      // A CPU going offline between reading the list and opening is not fatal: counted.
+      cpus_failed_++;
+      last_error = "perf_event_open(cpu " + std::to_string(cpu) + "): " + std::strerror(errno);
+      continue;
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_cpu_sample, fd);
+    if (!link) {
+      cpus_failed_++;
+      last_error = libbpf_error("attach sampler on cpu " + std::to_string(cpu), errno);
+      close(fd);
+      continue;
+    }
+    perf_fds_.push_back(fd);
+    links_.push_back(link);
+    cpus_attached_++;
+  }
+  if (cpus_attached_ == 0) {
+    destroy();
+    throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
+  }
+}
+
+BpfSession::~BpfSession() { destroy(); }
+
+void BpfSession::stop_sampling() {
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+  for (int fd : perf_fds_) close(fd);
+  perf_fds_.clear();
+}
+
+void BpfSession::destroy() {
+  stop_sampling();
+  if (ring_) ring_buffer__free(ring_);
+  ring_ = nullptr;
+  if (skel_) profile_bpf__destroy(skel_);
+  skel_ = nullptr;
+}
+
+// Switches the programs to the other map generation, then empties the one they left.
+Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
+  __u32 drained = skel_->bss->active;
+  __atomic_store_n(&skel_->bss->active, drained ^ 1u, __ATOMIC_SEQ_CST);
+  // A sample handler that read the old generation runs with interrupts off for microseconds;
+  // waiting 2 ms lets every such handler finish before its maps are read and emptied.
+  usleep(2000);
+  std::vector<unsigned char> samples, stacks;
+  try {
+    drain_map(drained ? skel_->maps.counts1 : skel_->maps.counts0, samples);
+    drain_map(drained ? skel_->maps.stacks1 : skel_->maps.stacks0, stacks);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sampleRecordSize", Napi::Number::New(env, kSampleRecord));
+  out.Set("stackRecordSize", Napi::Number::New(env, kStackRecord));
+  out.Set("samples", to_array_buffer(env, std::move(samples)));
+  out.Set("stacks", to_array_buffer(env, std::move(stacks)));
+  return out;
+}
+
+Napi::Value BpfSession::PollEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!skel_ || !ring_) throw Napi::Error::New(env, "BpfSession is closed");
+  events_.clear();
+  int n = ring_buffer__consume(ring_);
+  if (n < 0) throw Napi::Error::New(env, libbpf_error("consume process events", n));
+  return to_array_buffer(env, std::move(events_));
+}
+
+Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
+  const int ncpus = libbpf_num_possible_cpus();
+  static const char* names[STAT_MAX] = {"samples", "countsFull", "stacksFull", "userStackErrors", "kernelStackErrors", "eventsLost"};
+  Napi::Object out = Napi::Object::New(env);
+  std::vector<__u64> per_cpu(ncpus > 0 ? ncpus : 1);
+  for (__u32 i = 0; i < STAT_MAX; i++) {
+    __u64 sum = 0;
+    if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof i, per_cpu.data(), per_cpu.size() * sizeof(__u64), 0) == 0) {
+      for (__u64 v : per_cpu) sum += v;
+    }
+    out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
+  }
+  out.Set("cpusAttached", Napi::Number::New(env, cpus_attached_));
+  out.Set("cpusFailed", Napi::Number::New(env, cpus_failed_));
+  out.Set("tpBtf", Napi::Boolean::New(env, tp_btf_));
+  return out;
+}
+
+// Detaches the perf events and probes; the maps stay readable for the final drains.
+Napi::Value BpfSession::Stop(const Napi::CallbackInfo& info) {
+  stop_sampling();
+  return info.Env().Undefined();
+}
+
+Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
+  destroy();
+  return info.Env().Undefined();
+}
+
+}  // namespace kiln

@@ -1,0 +1,41 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+struct profile_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace kiln {
+
+// Owns one loaded CPU sampler: the skeleton, one perf event + link per CPU, the process
+// event ring buffer. JS drains it every interval; batches cross as ArrayBuffers.
+class BpfSession : public Napi::ObjectWrap<BpfSession> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit BpfSession(const Napi::CallbackInfo& info);
+  ~BpfSession() override;
+
+ private:
+  Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value PollEvents(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void stop_sampling();
+  void destroy();
+
+  profile_bpf* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  std::vector<int> perf_fds_;
+  ring_buffer* ring_ = nullptr;
+  std::vector<unsigned char> events_;
+  unsigned cpus_attached_ = 0;
+  unsigned cpus_failed_ = 0;
+  bool tp_btf_ = false;
+};
+
+}  // namespace kiln

@@ -1,0 +1,119 @@
+// `kiln agent`: runs the profiler, writes one merged pprof (--output) or pushes each interval (--server).
+import { rename, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { runDoctor } from './doctor.js';
+import { AgentMetrics } from './metrics.js';
+import { PprofBuilder } from './pprof-builder.js';
+import { Profiler } from './profiler.js';
+import { ProfilePusher } from './push.js';
+
+export interface AgentOptions {
+  server?: string;
+  output?: string;
+  frequency: number;
+  intervalMs: number;
+  durationMs?: number;
+  pids: number[];
+  includeIdle: boolean;
+  metricsPort: number;
+  logger: Logger;
+}
+
+/** A mistake in how the agent was started, or a host it cannot run on: shown as is, exit 1. */
+export class AgentStartError extends Error {
+  override name = 'AgentStartError';
+}
+
+export interface RunningAgent {
+  /** Resolves when the agent stopped (after --duration, or stop()), with everything flushed. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+  metrics: AgentMetrics;
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const log = opts.logger;
+  if (opts.output === undefined && opts.server === undefined) {
+    throw new AgentStartError('nowhere to send profiles: give --server URL (push to a Kiln server) or --output FILE.pb.gz');
+  }
+  if (process.getuid?.() !== 0) throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
+
+  const report = await runDoctor();
+  for (const row of report.rows) if (!row.ok) log.warn({ facility: row.facility, detail: row.detail, instead: row.instead }, 'kernel facility unavailable');
+  if (!report.cpuProfiling) {
+    const missing = report.rows.filter((r) => !r.ok && (r.facility === 'BTF' || r.facility.startsWith('perf events'))).map((r) => `${r.facility}: ${r.detail}`);
+    throw new AgentStartError(`CPU sampling cannot work on this host (${missing.join('; ')}); run \`kiln doctor\` for details`);
+  }
+
+  const metrics = new AgentMetrics();
+  let metricsServer: Server | undefined;
+  if (opts.metricsPort > 0) {
+    try {
+      metricsServer = await metrics.listen(opts.metricsPort);
+    } catch (err) {
+      log.warn({ err, port: opts.metricsPort }, 'cannot serve /metrics on this port; continuing without it');
+    }
+  }
+
+  let profiler: Profiler;
+  try {
+    profiler = new Profiler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, logger: log, metrics });
+  } catch (err) {
+    metricsServer?.close();
+    throw new AgentStartError(`cannot start the CPU sampler: ${(err as Error).message}`);
+  }
+  const startedAt = Date.now();
+  log.info({ frequency: opts.frequency, intervalMs: opts.intervalMs, pids: opts.pids, output: opts.output, server: opts.server }, 'agent started');
+
+  const merged = opts.output !== undefined ? new PprofBuilder({ frequency: opts.frequency }) : undefined;
+  const pusher = opts.server !== undefined ? new ProfilePusher({ url: opts.server, logger: log, metrics }) : undefined;
+  let intervalStart = startedAt;
+  let stopped = false;
+
+  const flushInterval = async (final: boolean): Promise<void> => {
+    const now = Date.now();
+    const builder = merged ?? new PprofBuilder({ frequency: opts.frequency });
+    const added = final ? profiler.stop(builder) : profiler.collect(builder);
+    log.debug({ samples: added }, 'interval drained');
+    if (pusher !== undefined && added > 0) pusher.enqueue(await builder.encode(intervalStart, now), intervalStart, now);
+    intervalStart = now;
+  };
+
+  const timer = setInterval(() => {
+    flushInterval(false).catch((err: unknown) => log.error({ err }, 'interval failed'));
+  }, opts.intervalMs);
+
+  let resolveDone!: () => void;
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return done;
+    stopped = true;
+    clearInterval(timer);
+    clearTimeout(durationTimer);
+    try {
+      await flushInterval(true);
+      if (merged !== undefined && opts.output !== undefined) {
+        const tmp = `${opts.output}.tmp-${process.pid}`;
+        await writeFile(tmp, await merged.encode(startedAt, Date.now()));
+        await rename(tmp, opts.output);
+        metrics.pushed.inc({ sink: 'file' });
+        log.info({ output: opts.output, samples: merged.totalCount, stats: profiler.stats() }, 'profile written');
+      }
+      await pusher?.close();
+      profiler.close();
+      metricsServer?.close();
+      resolveDone();
+    } catch (err) {
+      rejectDone(err);
+    }
+    return done;
+  };
+  const durationTimer = opts.durationMs !== undefined ? setTimeout(() => void stop(), opts.durationMs) : undefined;
+  return { done, stop, metrics };
+}

@@ -1,0 +1,69 @@
+// The agent's Prometheus metrics, served on --metrics-port.
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SymbolizerStats } from '@kiln/symbolizer';
+import type { SessionStats } from './native.js';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly #samples = new Counter({ name: 'kiln_agent_samples_total', help: 'CPU samples taken by the kernel sampler', registers: [this.registry] });
+  readonly #lost = new Counter({ name: 'kiln_agent_samples_lost_total', help: 'samples, stacks or process events lost in the kernel, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly #drain = new Histogram({ name: 'kiln_agent_drain_seconds', help: 'time to drain, symbolize and aggregate one interval', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly #cache = new Counter({ name: 'kiln_agent_symbolize_cache_total', help: 'symbolization cache lookups, by result', labelNames: ['result'], registers: [this.registry] });
+  readonly #errors = new Counter({ name: 'kiln_agent_symbolize_errors_total', help: 'symbolization errors, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly #unknown = new Gauge({ name: 'kiln_agent_unknown_frames_ratio', help: 'share of frames that could not be resolved, since start', registers: [this.registry] });
+  readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
+  readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
+  readonly pushed = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
+
+  /** Last totals seen, so counters advance by the difference of the sources' running totals. */
+  readonly #last = new Map<Counter, Map<string, number>>();
+
+  #advance(counter: Counter, labels: Record<string, string>, total: number): void {
+    const seen = this.#last.get(counter) ?? new Map<string, number>();
+    const key = JSON.stringify(labels);
+    const delta = total - (seen.get(key) ?? 0);
+    if (delta > 0) counter.inc(labels, delta);
+    seen.set(key, total);
+    this.#last.set(counter, seen);
+  }
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_' });
+  }
+
+  observeDrain(seconds: number, session: SessionStats, symbols: SymbolizerStats): void {
+    this.#drain.observe(seconds);
+    this.#advance(this.#samples, {}, session.samples);
+    this.#advance(this.#lost, { reason: 'counts_map_full' }, session.countsFull);
+    this.#advance(this.#lost, { reason: 'stacks_map_full' }, session.stacksFull);
+    this.#advance(this.#lost, { reason: 'user_stack_error' }, session.userStackErrors);
+    this.#advance(this.#lost, { reason: 'kernel_stack_error' }, session.kernelStackErrors);
+    this.#advance(this.#lost, { reason: 'process_events_lost' }, session.eventsLost);
+    this.#cpus.set(session.cpusAttached);
+    this.#cpusFailed.set(session.cpusFailed);
+    this.#advance(this.#cache, { result: 'hit' }, symbols.cacheHits);
+    this.#advance(this.#cache, { result: 'miss' }, symbols.cacheMisses);
+    for (const [kind, n] of Object.entries(symbols.errorsByKind)) this.#advance(this.#errors, { kind }, n);
+    const frames = symbols.unknownFrames + symbols.resolvedFrames;
+    this.#unknown.set(frames === 0 ? 0 : symbols.unknownFrames / frames);
+  }
+
+  /** Serves /metrics on 0.0.0.0:port. */
+  async listen(port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found: try /metrics"}');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    server.listen(port);
+    await once(server, 'listening');
+    return server;
+  }
+}

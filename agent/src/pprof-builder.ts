@@ -1,0 +1,147 @@
+// Builds one pprof profile (pprof-format) from symbolized samples, deduplicating strings,
+// functions, mappings and locations, and merging identical samples.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+
+const gzipAsync = promisify(gzip);
+
+export interface SourceFrame {
+  name: string;
+  file?: string;
+  line?: number;
+  inlined: boolean;
+}
+
+export interface MappingRef {
+  start: number;
+  end: number;
+  offset: number;
+  path: string;
+  buildId: string;
+}
+
+/** One address with its frames, innermost (inlined) first, as pprof orders a location's lines. */
+export interface SymbolizedAddress {
+  address: number | bigint;
+  mapping?: MappingRef;
+  frames: SourceFrame[];
+}
+
+export const KERNEL_MAPPING: MappingRef = { start: 0, end: 0, offset: 0, path: '[kernel.kallsyms]', buildId: '' };
+
+export class PprofBuilder {
+  readonly #strings = new StringTable();
+  readonly #functions = new Map<string, PprofFunction>();
+  readonly #mappings = new Map<string, Mapping>();
+  readonly #locations = new Map<string, Location>();
+  readonly #samples = new Map<string, Sample>();
+  readonly #periodNs: number;
+  #totalCount = 0;
+
+  constructor(opts: { frequency: number }) {
+    this.#periodNs = Math.round(1e9 / opts.frequency);
+  }
+
+  get totalCount(): number {
+    return this.#totalCount;
+  }
+
+  get sampleCount(): number {
+    return this.#samples.size;
+  }
+
+  #function(frame: SourceFrame): number {
+    const key = `${frame.name}\0${frame.file ?? ''}`;
+    let fn = this.#functions.get(key);
+    if (fn === undefined) {
+      fn = new PprofFunction({
+        id: this.#functions.size + 1,
+        name: this.#strings.dedup(frame.name),
+        systemName: this.#strings.dedup(frame.name),
+        filename: this.#strings.dedup(frame.file ?? ''),
+      });
+      this.#functions.set(key, fn);
+    }
+    return Number(fn.id);
+  }
+
+  #mapping(m: MappingRef): number {
+    const key = `${m.path}\0${m.buildId}\0${m.start}\0${m.end}\0${m.offset}`;
+    let mapping = this.#mappings.get(key);
+    if (mapping === undefined) {
+      mapping = new Mapping({
+        id: this.#mappings.size + 1,
+        memoryStart: m.start,
+        memoryLimit: m.end,
+        fileOffset: m.offset,
+        filename: this.#strings.dedup(m.path),
+        buildId: this.#strings.dedup(m.buildId),
+        hasFunctions: true,
+        hasFilenames: true,
+        hasLineNumbers: true,
+        hasInlineFrames: true,
+      });
+      this.#mappings.set(key, mapping);
+    }
+    return Number(mapping.id);
+  }
+
+  /** The id of the location for this address (created on first use). */
+  location(addr: SymbolizedAddress): number {
+    const mappingId = addr.mapping === undefined ? 0 : this.#mapping(addr.mapping);
+    const key = `${mappingId}:${addr.address}:${addr.frames.map((f) => f.name).join('\0')}`;
+    let loc = this.#locations.get(key);
+    if (loc === undefined) {
+      loc = new Location({
+        id: this.#locations.size + 1,
+        mappingId,
+        address: addr.address,
+        line: addr.frames.map((f) => new Line({ functionId: this.#function(f), line: f.line ?? 0 })),
+      });
+      this.#locations.set(key, loc);
+    }
+    return Number(loc.id);
+  }
+
+  /** Adds `count` samples of a stack (location ids leaf first) with string labels. */
+  addSample(locationIds: number[], labels: ReadonlyArray<readonly [string, string]>, count: number): void {
+    const key = `${locationIds.join(',')}|${labels.map(([k, v]) => `${k}=${v}`).join('\0')}`;
+    this.#totalCount += count;
+    const existing = this.#samples.get(key);
+    if (existing !== undefined) {
+      existing.value[0] = Number(existing.value[0]) + count * this.#periodNs;
+      existing.value[1] = Number(existing.value[1]) + count;
+      return;
+    }
+    this.#samples.set(
+      key,
+      new Sample({
+        locationId: locationIds,
+        value: [count * this.#periodNs, count],
+        label: labels.filter(([, v]) => v !== '').map(([k, v]) => new Label({ key: this.#strings.dedup(k), str: this.#strings.dedup(v) })),
+      }),
+    );
+  }
+
+  profile(startMs: number, endMs: number): Profile {
+    const s = this.#strings;
+    return new Profile({
+      sampleType: [new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }), new ValueType({ type: s.dedup('samples'), unit: s.dedup('count') })],
+      periodType: new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }),
+      period: this.#periodNs,
+      timeNanos: BigInt(Math.round(startMs)) * 1_000_000n,
+      durationNanos: BigInt(Math.round(endMs - startMs)) * 1_000_000n,
+      sample: [...this.#samples.values()],
+      mapping: [...this.#mappings.values()],
+      location: [...this.#locations.values()],
+      function: [...this.#functions.values()],
+      stringTable: s,
+    });
+  }
+
+  /** The gzipped pprof encoding. */
+  async encode(startMs: number, endMs: number): Promise<Buffer> {
+    return gzipAsync(this.profile(startMs, endMs).encode());
+  }
+}

@@ -1,0 +1,161 @@
+// The CPU profiler: sampler → process capture → symbolization → pprof.
+import type { Logger } from 'pino';
+import { Symbolizer } from '@kiln/symbolizer';
+import { hostname } from 'node:os';
+import type { AgentMetrics } from './metrics.js';
+import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
+import { readProcessInfo, type ProcessInfo } from './process-info.js';
+import { CpuSampler, type Drained } from './sampler.js';
+
+export interface ProfilerOptions {
+  frequency: number;
+  pids: number[];
+  includeIdle: boolean;
+  node?: string;
+  logger: Logger;
+  metrics: AgentMetrics;
+}
+
+const EFAULT = -14;
+
+export class Profiler {
+  readonly #sampler: CpuSampler;
+  readonly #symbolizer: Symbolizer;
+  readonly #processes = new Map<string, ProcessInfo>();
+  /** Processes that exited: forgotten after the drain that follows their exit. */
+  #exited = new Set<number>();
+  readonly #opts: ProfilerOptions;
+  readonly #node: string;
+  readonly #eventTimer: NodeJS.Timeout;
+
+  constructor(opts: ProfilerOptions) {
+    this.#opts = opts;
+    this.#node = opts.node ?? hostname();
+    this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle });
+    this.#symbolizer = new Symbolizer({ logger: opts.logger });
+    // Capture a new process within ~100 ms of its first sample, so one that lives a second
+    // is still symbolized after it exits.
+    this.#eventTimer = setInterval(() => this.#handleEvents(), 100);
+    this.#eventTimer.unref();
+  }
+
+  #key(pid: number, generation: number): string {
+    return `${pid}:${generation}`;
+  }
+
+  #capture(pid: number, generation: number): ProcessInfo {
+    const info = readProcessInfo(pid, generation);
+    this.#processes.set(this.#key(pid, generation), info);
+    if (!info.unreadable) this.#symbolizer.snapshotProcess(pid, generation);
+    return info;
+  }
+
+  #handleEvents(): void {
+    for (const e of this.#sampler.events()) {
+      if (e.kind === 'exit') this.#exited.add(e.pid);
+      else this.#capture(e.pid, e.generation);
+    }
+  }
+
+  /** Drains the kernel's counts into `builder`; returns the number of samples added. */
+  collect(builder: PprofBuilder): number {
+    this.#handleEvents();
+    const started = performance.now();
+    const drained = this.#sampler.drain();
+    const exited = this.#exited;
+    this.#exited = new Set();
+    const added = this.#addSamples(drained, builder);
+    for (const pid of exited) this.#forget(pid);
+    this.#opts.metrics.observeDrain((performance.now() - started) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
+    return added;
+  }
+
+  #forget(pid: number): void {
+    for (const key of this.#processes.keys()) if (key.startsWith(`${pid}:`)) this.#processes.delete(key);
+    this.#symbolizer.forgetProcess(pid);
+  }
+
+  #addSamples({ samples, stacks }: Drained, builder: PprofBuilder): number {
+    const userFrames = new Map<string, number[]>();
+    const kernelFrames = new Map<bigint, number[]>();
+    let added = 0;
+    for (let i = 0; i < samples.length; i++) {
+      const pid = samples.tgid[i]!;
+      const generation = samples.generation[i]!;
+      const info = this.#processes.get(this.#key(pid, generation)) ?? this.#capture(pid, generation);
+
+      const kHash = samples.kernelStack[i]!;
+      let kernel = kernelFrames.get(kHash);
+      if (kernel === undefined) {
+        kernel = this.#kernelLocations(stacks.get(kHash), builder);
+        kernelFrames.set(kHash, kernel);
+      }
+
+      const uHash = samples.userStack[i]!;
+      const uKey = `${pid}:${generation}:${uHash}`;
+      let user = userFrames.get(uKey);
+      if (user === undefined) {
+        user = this.#userLocations(pid, generation, stacks.get(uHash), samples.userStackError[i]!, builder);
+        userFrames.set(uKey, user);
+      }
+
+      const count = samples.count[i]!;
+      builder.addSample([...kernel, ...user], this.#labels(info, samples.tid[i]!), count);
+      added += count;
+    }
+    return added;
+  }
+
+  #kernelLocations(frames: BigUint64Array | undefined, builder: PprofBuilder): number[] {
+    if (frames === undefined || frames.length === 0) return [];
+    // Every frame but the leaf is a return address: look up the call instruction before it.
+    const lookups = Array.from(frames, (a, i) => (i === 0 ? a : a - 1n));
+    const symbols = this.#symbolizer.symbolizeKernel(lookups);
+    return Array.from(frames, (address, i) =>
+      builder.location({ address, mapping: KERNEL_MAPPING, frames: [symbols[i] ?? { name: `[unknown] 0x${address.toString(16)}`, inlined: false }] }),
+    );
+  }
+
+  #userLocations(pid: number, generation: number, frames: BigUint64Array | undefined, error: number, builder: PprofBuilder): number[] {
+    if (frames === undefined || frames.length === 0) {
+      // EFAULT: no user stack (a kernel thread). Anything else is a user stack we failed to take.
+      return error === EFAULT || error === 0 ? [] : [builder.location({ address: 0, frames: [{ name: `[user stack unavailable: errno ${-error}]`, inlined: false }] })];
+    }
+    const addresses = Array.from(frames, Number);
+    const resolved = this.#symbolizer.symbolizeUser(pid, addresses, generation);
+    return addresses.map((address, i) => {
+      const r = resolved[i];
+      const loc: SymbolizedAddress = { address, mapping: r?.mapping, frames: r?.frames ?? [{ name: `[unknown] 0x${address.toString(16)}`, inlined: false }] };
+      return builder.location(loc);
+    });
+  }
+
+  #labels(info: ProcessInfo, _tid: number): Array<[string, string]> {
+    return [
+      ['service', info.service],
+      ['version', info.version],
+      ['node', this.#node],
+      ['pid', String(info.pid)],
+      ['comm', info.comm],
+      ['exe', info.exe],
+      ['container_id', info.containerId],
+    ];
+  }
+
+  /** Stops sampling and drains both map generations into `builder`. */
+  stop(builder: PprofBuilder): number {
+    clearInterval(this.#eventTimer);
+    this.#sampler.stop();
+    const added = this.collect(builder) + this.collect(builder);
+    return added;
+  }
+
+  stats(): ReturnType<CpuSampler['stats']> {
+    return this.#sampler.stats();
+  }
+
+  close(): void {
+    clearInterval(this.#eventTimer);
+    this.#sampler.close();
+  }
+}

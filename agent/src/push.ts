@@ -1,0 +1,101 @@
+// Pushes interval profiles to a Kiln server, without ever blocking the profiler: a bounded
+// queue (oldest dropped first, and counted), retries with exponential backoff and jitter.
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import type { AgentMetrics } from './metrics.js';
+
+interface Pending {
+  body: Buffer;
+  fromMs: number;
+  untilMs: number;
+  attempts: number;
+}
+
+export interface PusherOptions {
+  url: string;
+  logger: Logger;
+  metrics: AgentMetrics;
+  /** Upper bound on queued bytes. */
+  maxQueueBytes?: number;
+}
+
+export class ProfilePusher {
+  readonly #opts: PusherOptions;
+  readonly #queue: Pending[] = [];
+  #queuedBytes = 0;
+  #sending: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #dropped: Counter;
+
+  constructor(opts: PusherOptions) {
+    this.#opts = opts;
+    this.#dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [opts.metrics.registry] });
+  }
+
+  enqueue(body: Buffer, fromMs: number, untilMs: number): void {
+    const max = this.#opts.maxQueueBytes ?? 64 * 1024 * 1024;
+    while (this.#queue.length > 0 && this.#queuedBytes + body.length > max) {
+      const old = this.#queue.shift()!;
+      this.#queuedBytes -= old.body.length;
+      this.#dropped.inc();
+      this.#opts.logger.warn({ fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued profile');
+    }
+    this.#queue.push({ body, fromMs, untilMs, attempts: 0 });
+    this.#queuedBytes += body.length;
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#sending === undefined && this.#retryTimer === undefined) this.#sending = this.#drain().finally(() => (this.#sending = undefined));
+  }
+
+  async #drain(): Promise<void> {
+    for (let next = this.#queue[0]; next !== undefined; next = this.#queue[0]) {
+      try {
+        await this.#send(next);
+        this.#queue.shift();
+        this.#queuedBytes -= next.body.length;
+        this.#opts.metrics.pushed.inc({ sink: 'server' });
+      } catch (err) {
+        next.attempts++;
+        const delay = Math.min(60_000, 500 * 2 ** Math.min(next.attempts, 7)) * (0.5 + Math.random() / 2);
+        this.#opts.logger.warn({ err: (err as Error).message, attempts: next.attempts, retryInMs: Math.round(delay) }, 'push failed; will retry');
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#kick();
+        }, delay);
+        return;
+      }
+    }
+  }
+
+  async #send(p: Pending): Promise<void> {
+    const url = new URL('/ingest', this.#opts.url);
+    url.searchParams.set('name', 'kiln-agent');
+    url.searchParams.set('format', 'pprof');
+    url.searchParams.set('spyName', 'kiln-agent');
+    url.searchParams.set('from', String(Math.floor(p.fromMs / 1000)));
+    url.searchParams.set('until', String(Math.ceil(p.untilMs / 1000)));
+    const res = await fetch(url, { method: 'POST', body: p.body, headers: { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, signal: AbortSignal.timeout(30_000) });
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+      // The server will never take this one: drop it rather than retry forever.
+      this.#opts.logger.error({ status: res.status, body: await res.text() }, 'server rejected a profile');
+      return;
+    }
+    if (!res.ok) throw new Error(`server answered ${res.status}`);
+  }
+
+  /** Tries to send what is queued for up to `graceMs`, then gives up. */
+  async close(graceMs = 5_000): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const deadline = Date.now() + graceMs;
+    while (this.#queue.length > 0 && Date.now() < deadline) {
+      this.#kick();
+      await Promise.race([this.#sending, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+      if (this.#retryTimer !== undefined) break;
+    }
+    clearTimeout(this.#retryTimer);
+    if (this.#queue.length > 0) this.#opts.logger.warn({ profiles: this.#queue.length }, 'profiles not delivered before shutdown');
+  }
+}

@@ -1,0 +1,110 @@
+// The CPU sampler (bpf/profile.bpf.c) seen from TypeScript: drains become column arrays.
+import { native, type BpfSessionOptions, type NativeBpfSession, type SessionStats } from './native.js';
+
+/** One row per distinct (process, thread, stacks, cgroup, generation), with its sample count. */
+export interface SampleBatch {
+  length: number;
+  tgid: Uint32Array;
+  tid: Uint32Array;
+  userStack: BigUint64Array;
+  kernelStack: BigUint64Array;
+  cgroupId: BigUint64Array;
+  generation: Uint32Array;
+  userStackError: Int32Array;
+  count: Float64Array;
+}
+
+/** Stack hash → frames, leaf first. */
+export type StackTable = Map<bigint, BigUint64Array>;
+
+export interface Drained {
+  samples: SampleBatch;
+  stacks: StackTable;
+}
+
+export type ProcessEventKind = 'new' | 'exec' | 'exit';
+export interface ProcessEvent {
+  kind: ProcessEventKind;
+  pid: number;
+  generation: number;
+}
+
+const eventKinds: Record<number, ProcessEventKind> = { 1: 'new', 2: 'exec', 3: 'exit' };
+const PROCESS_EVENT_SIZE = 16;
+
+export class CpuSampler {
+  readonly #session: NativeBpfSession;
+
+  constructor(options: BpfSessionOptions) {
+    this.#session = new (native().BpfSession)(options);
+  }
+
+  drain(): Drained {
+    const raw = this.#session.drain();
+    return { samples: parseSamples(raw.samples, raw.sampleRecordSize), stacks: parseStacks(raw.stacks, raw.stackRecordSize) };
+  }
+
+  events(): ProcessEvent[] {
+    const buf = this.#session.pollEvents();
+    const view = new DataView(buf);
+    const out: ProcessEvent[] = [];
+    for (let o = 0; o + PROCESS_EVENT_SIZE <= buf.byteLength; o += PROCESS_EVENT_SIZE) {
+      const kind = eventKinds[view.getUint32(o, true)];
+      if (kind !== undefined) out.push({ kind, pid: view.getUint32(o + 4, true), generation: view.getUint32(o + 8, true) });
+    }
+    return out;
+  }
+
+  stats(): SessionStats {
+    return this.#session.stats();
+  }
+
+  /** Stops sampling; the two map generations can still be drained (call drain() twice). */
+  stop(): void {
+    this.#session.stop();
+  }
+
+  close(): void {
+    this.#session.close();
+  }
+}
+
+function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
+  const n = buf.byteLength / size;
+  const view = new DataView(buf);
+  const batch: SampleBatch = {
+    length: n,
+    tgid: new Uint32Array(n),
+    tid: new Uint32Array(n),
+    userStack: new BigUint64Array(n),
+    kernelStack: new BigUint64Array(n),
+    cgroupId: new BigUint64Array(n),
+    generation: new Uint32Array(n),
+    userStackError: new Int32Array(n),
+    count: new Float64Array(n),
+  };
+  for (let i = 0, o = 0; i < n; i++, o += size) {
+    batch.tgid[i] = view.getUint32(o, true);
+    batch.tid[i] = view.getUint32(o + 4, true);
+    batch.userStack[i] = view.getBigUint64(o + 8, true);
+    batch.kernelStack[i] = view.getBigUint64(o + 16, true);
+    batch.cgroupId[i] = view.getBigUint64(o + 24, true);
+    batch.generation[i] = view.getUint32(o + 32, true);
+    batch.userStackError[i] = view.getInt32(o + 36, true);
+    batch.count[i] = Number(view.getBigUint64(o + 40, true));
+  }
+  return batch;
+}
+
+function parseStacks(buf: ArrayBuffer, size: number): StackTable {
+  const table: StackTable = new Map();
+  const words = size / 8;
+  const all = new BigUint64Array(buf);
+  for (let o = 0; o < all.length; o += words) {
+    const hash = all[o] ?? 0n;
+    let depth = 0;
+    while (depth < words - 1 && all[o + 1 + depth] !== 0n) depth++;
+    table.set(hash, all.slice(o + 1, o + 1 + depth));
+  }
+  return table;
+}

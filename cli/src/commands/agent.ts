@@ -1,0 +1,50 @@
+import { startAgent } from '@kiln/agent';
+import type { Command } from '../command.js';
+import { logLevelFlag } from '../command.js';
+import { UsageError, type FlagSpecs, type FlagValues } from '../flags.js';
+import { untilSignal } from '../shutdown.js';
+
+export const agentFlags: FlagSpecs = {
+  server: { type: 'string', value: 'URL', help: 'push each interval\'s profiles to this Kiln server' },
+  output: { type: 'string', value: 'FILE.pb.gz', help: 'write one merged gzipped pprof of the whole run to FILE (no server needed)' },
+  frequency: { type: 'integer', value: 'HZ', default: 19, min: 1, max: 999, help: 'CPU samples per second per CPU' },
+  interval: { type: 'duration', value: 'DURATION', default: '10s', help: 'how often counts are drained from the kernel and profiles sent' },
+  duration: { type: 'duration', value: 'DURATION', help: 'stop after this long (default: run until SIGINT/SIGTERM)' },
+  pid: { type: 'list', value: 'PID', help: 'sample only this process and its threads (repeatable; env: comma-separated)' },
+  'include-idle': { type: 'boolean', help: 'also count samples of the idle task (pid 0)' },
+  'no-spans': { type: 'boolean', help: 'do not capture HTTP/database spans' },
+  'no-signals': { type: 'boolean', help: 'do not capture kernel signals (throttling, retransmits)' },
+  'metrics-port': { type: 'integer', value: 'PORT', default: 4041, min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off)' },
+};
+
+export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAgent>[0], 'logger'> {
+  const pids = (values.pid as string[]).map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) <= 0) throw new UsageError(`--pid must be a positive integer, got "${p}"`);
+    return Number(p);
+  });
+  const intervalMs = values.interval as number;
+  if (intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
+  return {
+    server: values.server as string | undefined,
+    output: values.output as string | undefined,
+    frequency: values.frequency as number,
+    intervalMs,
+    durationMs: values.duration as number | undefined,
+    pids,
+    includeIdle: values['include-idle'] === true,
+    metricsPort: values['metrics-port'] as number,
+  };
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the node agent: eBPF CPU profiles of every process on this host, symbolized here, as pprof.',
+  flags: { ...agentFlags, ...logLevelFlag },
+  async run(values, log) {
+    const agent = await startAgent({ ...agentOptions(values), logger: log });
+    const signalled = untilSignal(log, () => agent.stop());
+    await Promise.race([agent.done, signalled]);
+    await agent.done;
+    return 0;
+  },
+};
