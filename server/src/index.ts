@@ -1,0 +1,4 @@
+export { startServer, type RunningServer, type ServerOptions } from './server.js';
+export { KilnUsageError } from './errors.js';
+export { version } from './version.js';
+export { buildApp, type AppOptions } from './app.js';

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { readSchemaVersion } from '../storage/migrations.js';
+import { withTimeout } from '../timeout.js';
+import { version } from '../version.js';
+
+const STATUS_TIMEOUT_MS = 2_000;
+
+export async function statusRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/api/v1/status', async (request, reply) => {
+    let schemaVersion: number;
+    try {
+      schemaVersion = await withTimeout(STATUS_TIMEOUT_MS, 'storage', (signal) =>
+        readSchemaVersion(app.clickhouse, signal),
+      );
+    } catch (err) {
+      request.log.warn({ err }, 'status: storage did not answer');
+      return reply.code(503).send({ error: 'storage is not answering; /readyz tells why' });
+    }
+    return { version, storage: { ...app.storage, schemaVersion } };
+  });
+}
