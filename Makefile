@@ -1,14 +1,15 @@
 # Kiln: `make up` sets everything up and starts the all-in-one; `make test` sets everything up and runs all tests.
 SHELL := /bin/bash
 ADDON := agent/native/build/Release/kiln_agent.node
+SYMBOLIZER_ADDON := symbolizer/native/build/Release/kiln_symbolizer.node
 TEST_FILES ?= test/dist
 
-.PHONY: up test deps install build bpf native ts web lint typecheck clean
+.PHONY: up test deps install build bpf native ts web lint typecheck workloads clean
 
 up: build
 	node bin/kiln.js up
 
-test: build lint typecheck
+test: build lint typecheck workloads
 	node --test --test-reporter=spec --test-timeout=900000 $(TEST_FILES)
 
 deps:
@@ -27,7 +28,10 @@ bpf: install
 $(ADDON): $(wildcard agent/native/src/*) agent/native/binding.gyp $(wildcard bpf/*.bpf.c bpf/*.h) | bpf
 	npm run build:native -w @kiln/agent
 
-native: bpf $(ADDON)
+$(SYMBOLIZER_ADDON): $(wildcard symbolizer/native/src/*) symbolizer/native/binding.gyp | install
+	npm run build:native -w @kiln/symbolizer
+
+native: bpf $(ADDON) $(SYMBOLIZER_ADDON)
 
 ts: install
 	npx tsc -b
@@ -37,6 +41,9 @@ web: install
 
 build: install bpf native ts web
 
+workloads:
+	$(MAKE) -C test/workloads
+
 lint: install
 	npx eslint .
 
@@ -45,4 +52,4 @@ typecheck: install
 
 clean:
 	$(MAKE) -C bpf clean
-	rm -rf agent/native/build */dist web/build web/.svelte-kit node_modules
+	rm -rf agent/native/build symbolizer/native/build */dist web/build web/.svelte-kit node_modules test/workloads/bin

@@ -130,6 +130,7 @@ export class PprofBuilder {
       sampleType: [new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }), new ValueType({ type: s.dedup('samples'), unit: s.dedup('count') })],
       periodType: new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }),
       period: this.#periodNs,
+      defaultSampleType: s.dedup('cpu'),
       timeNanos: BigInt(Math.round(startMs)) * 1_000_000n,
       durationNanos: BigInt(Math.round(endMs - startMs)) * 1_000_000n,
       sample: [...this.#samples.values()],

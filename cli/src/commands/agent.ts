@@ -14,6 +14,7 @@ export const agentFlags: FlagSpecs = {
   'include-idle': { type: 'boolean', help: 'also count samples of the idle task (pid 0)' },
   'no-spans': { type: 'boolean', help: 'do not capture HTTP/database spans' },
   'no-signals': { type: 'boolean', help: 'do not capture kernel signals (throttling, retransmits)' },
+  node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
   'metrics-port': { type: 'integer', value: 'PORT', default: 4041, min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off)' },
 };
 
@@ -33,6 +34,7 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     pids,
     includeIdle: values['include-idle'] === true,
     metricsPort: values['metrics-port'] as number,
+    node: values.node as string | undefined,
   };
 }
 
