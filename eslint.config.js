@@ -17,4 +17,9 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // Tests and benchmarks report what they measured.
+    files: ['test/**'],
+    rules: { 'no-console': 'off' },
+  },
 );
