@@ -1,1 +1,6 @@
-export {};
+export { Symbolizer, type MappingInfo, type UserFrames, type SymbolizerStats, type SymbolizerOptions, type SymbolizerErrorKind } from './symbolizer.js';
+export type { Frame } from './elf-cache.js';
+export { Kallsyms, type KallsymsOptions } from './kallsyms.js';
+export { PerfMap } from './perf-map.js';
+export { parseProcMaps, parseNsPid, type ProcMapping } from './proc-maps.js';
+export { native as symbolizerNative, type NativeAddon, type NativeElfFile, type NativeElfInfo, type NativeResolveResult } from './native.js';

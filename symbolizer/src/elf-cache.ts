@@ -1,0 +1,134 @@
+// ELF/DWARF state keyed by build-id (fallback: path, size, mtime, inode), LRU-bounded by the
+// bytes of the files behind it; and a bounded cache of resolved frames per (key, vaddr).
+import type { NativeElfFile } from './native.js';
+
+export interface Frame {
+  name: string;
+  file?: string;
+  line?: number;
+  inlined: boolean;
+}
+
+export interface ElfEntry {
+  key: string;
+  buildId: string;
+  /** The path in the process's mount namespace, for names and debuglink lookups. */
+  path: string;
+  file: NativeElfFile;
+  /** PT_LOAD segments of the mapped file: p_offset, p_vaddr, p_filesz, p_memsz, p_flags. */
+  loads: Float64Array;
+  /** Bytes this entry accounts for: the file, its debug file, DWZ copies. */
+  bytes: number;
+  debugPath?: string;
+  /** The file changed on disk after it was opened: its contents are no longer trusted. */
+  stale: boolean;
+  /** A setup or DWARF problem was already counted for this entry. */
+  problemCounted: boolean;
+}
+
+/** ELF virtual address of a file offset, through the PT_LOAD that contains it. */
+export function fileOffsetToVaddr(loads: Float64Array, fileOffset: number): number | undefined {
+  for (let i = 0; i + 4 < loads.length; i += 5) {
+    const off = loads[i] ?? 0;
+    const filesz = loads[i + 2] ?? 0;
+    if (fileOffset >= off && fileOffset < off + filesz) return fileOffset - off + (loads[i + 1] ?? 0);
+  }
+  return undefined;
+}
+
+export class ElfCache {
+  private readonly entries = new Map<string, ElfEntry>();
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxEntries = 8192,
+  ) {}
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Looks up and marks as most recently used. */
+  get(key: string): ElfEntry | undefined {
+    const e = this.entries.get(key);
+    if (e !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
+    return e;
+  }
+
+  /** Adds `entry` and evicts least recently used entries (never `entry` itself) beyond the bounds. */
+  add(entry: ElfEntry): void {
+    this.delete(entry.key);
+    this.entries.set(entry.key, entry);
+    this.total += entry.bytes;
+    this.trim(entry.key);
+  }
+
+  /** Re-accounts an entry whose byte count changed. */
+  resize(entry: ElfEntry, bytes: number): void {
+    if (this.entries.get(entry.key) !== entry) return;
+    this.total += bytes - entry.bytes;
+    entry.bytes = bytes;
+    this.trim(entry.key);
+  }
+
+  delete(key: string): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    this.entries.delete(key);
+    this.total -= e.bytes;
+    e.file.close();
+  }
+
+  clear(): void {
+    for (const key of [...this.entries.keys()]) this.delete(key);
+  }
+
+  private trim(keep: string): void {
+    for (const key of this.entries.keys()) {
+      if (this.total <= this.maxBytes && this.entries.size <= this.maxEntries) break;
+      if (key !== keep) this.delete(key);
+    }
+  }
+}
+
+/** Resolved frames per "key:vaddr", bounded; an empty array records "nothing there". */
+export class FrameCache {
+  private readonly map = new Map<string, readonly Frame[]>();
+
+  constructor(private readonly maxEntries = 200_000) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): readonly Frame[] | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, frames: readonly Frame[]): void {
+    this.map.delete(key);
+    this.map.set(key, frames);
+    while (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next();
+      if (oldest.done === true) break;
+      this.map.delete(oldest.value);
+    }
+  }
+}
