@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
 import { readProcessInfo, type ProcessInfo } from './process-info.js';
-import { CpuSampler, type Drained } from './sampler.js';
+import { CpuSampler, type Drained, type SampleBatch, type StackTable } from './sampler.js';
 
 export interface ProfilerOptions {
   frequency: number;
@@ -17,6 +17,10 @@ export interface ProfilerOptions {
 }
 
 const EFAULT = -14;
+
+function userKey(samples: SampleBatch, i: number): string {
+  return `${samples.tgid[i]}:${samples.generation[i]}:${samples.userStack[i]}:${samples.userStackError[i]}`;
+}
 
 export class Profiler {
   readonly #sampler: CpuSampler;
@@ -76,7 +80,7 @@ export class Profiler {
   }
 
   #addSamples({ samples, stacks }: Drained, builder: PprofBuilder): number {
-    const userFrames = new Map<string, number[]>();
+    const user = this.#userLocations(samples, stacks, builder);
     const kernelFrames = new Map<bigint, number[]>();
     let added = 0;
     for (let i = 0; i < samples.length; i++) {
@@ -90,17 +94,8 @@ export class Profiler {
         kernel = this.#kernelLocations(stacks.get(kHash), builder);
         kernelFrames.set(kHash, kernel);
       }
-
-      const uHash = samples.userStack[i]!;
-      const uKey = `${pid}:${generation}:${uHash}`;
-      let user = userFrames.get(uKey);
-      if (user === undefined) {
-        user = this.#userLocations(pid, generation, stacks.get(uHash), samples.userStackError[i]!, builder);
-        userFrames.set(uKey, user);
-      }
-
       const count = samples.count[i]!;
-      builder.addSample([...kernel, ...user], this.#labels(info, samples.tid[i]!), count);
+      builder.addSample([...kernel, ...(user.get(userKey(samples, i)) ?? [])], this.#labels(info), count);
       added += count;
     }
     return added;
@@ -116,21 +111,55 @@ export class Profiler {
     );
   }
 
-  #userLocations(pid: number, generation: number, frames: BigUint64Array | undefined, error: number, builder: PprofBuilder): number[] {
-    if (frames === undefined || frames.length === 0) {
-      // EFAULT: no user stack (a kernel thread). Anything else is a user stack we failed to take.
-      return error === EFAULT || error === 0 ? [] : [builder.location({ address: 0, frames: [{ name: `[user stack unavailable: errno ${-error}]`, inlined: false }] })];
+  /** Location ids of every distinct user stack in the batch, symbolized with one call per process. */
+  #userLocations(samples: SampleBatch, stacks: StackTable, builder: PprofBuilder): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    const byProcess = new Map<string, { pid: number; generation: number; keys: string[]; stacks: BigUint64Array[] }>();
+    for (let i = 0; i < samples.length; i++) {
+      const key = userKey(samples, i);
+      if (out.has(key)) continue;
+      const frames = stacks.get(samples.userStack[i]!);
+      if (frames === undefined || frames.length === 0) {
+        // EFAULT: no user stack (a kernel thread). Anything else is a user stack we failed to take.
+        const error = samples.userStackError[i]!;
+        out.set(key, error === EFAULT || error === 0 ? [] : [builder.location({ address: 0, frames: [{ name: `[user stack unavailable: errno ${-error}]`, inlined: false }] })]);
+        continue;
+      }
+      out.set(key, []);
+      const pkey = this.#key(samples.tgid[i]!, samples.generation[i]!);
+      let group = byProcess.get(pkey);
+      if (group === undefined) {
+        group = { pid: samples.tgid[i]!, generation: samples.generation[i]!, keys: [], stacks: [] };
+        byProcess.set(pkey, group);
+      }
+      group.keys.push(key);
+      group.stacks.push(frames);
     }
-    const addresses = Array.from(frames, Number);
-    const resolved = this.#symbolizer.symbolizeUser(pid, addresses, generation);
-    return addresses.map((address, i) => {
-      const r = resolved[i];
-      const loc: SymbolizedAddress = { address, mapping: r?.mapping, frames: r?.frames ?? [{ name: `[unknown] 0x${address.toString(16)}`, inlined: false }] };
-      return builder.location(loc);
-    });
+    for (const group of byProcess.values()) {
+      const addresses: number[] = [];
+      const isReturn: boolean[] = [];
+      for (const frames of group.stacks) {
+        frames.forEach((a, i) => {
+          addresses.push(Number(a));
+          isReturn.push(i > 0);
+        });
+      }
+      const resolved = this.#symbolizer.symbolizeUser(group.pid, addresses, group.generation, isReturn);
+      let next = 0;
+      group.stacks.forEach((frames, s) => {
+        const ids = Array.from(frames, () => {
+          const address = addresses[next]!;
+          const r = resolved[next++];
+          const loc: SymbolizedAddress = { address, mapping: r?.mapping, frames: r?.frames ?? [{ name: `[unknown] 0x${address.toString(16)}`, inlined: false }] };
+          return builder.location(loc);
+        });
+        out.set(group.keys[s]!, ids);
+      });
+    }
+    return out;
   }
 
-  #labels(info: ProcessInfo, _tid: number): Array<[string, string]> {
+  #labels(info: ProcessInfo): Array<[string, string]> {
     return [
       ['service', info.service],
       ['version', info.version],

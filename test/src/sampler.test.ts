@@ -1,0 +1,33 @@
+// The kernel counts every sample it takes; everything counted must reach the profile, even
+// with drains every second while CPUs are busy (the alternating map generations at work).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runKiln, tempDir } from './lib/kiln.js';
+import { readPprof, valueIndex } from './lib/pprof.js';
+import { buildWorkloads, startWorkload, stopAll } from './lib/workloads.js';
+
+interface Written { samples: number; stats: { samples: number; countsFull: number; cpusAttached: number } }
+
+test('no sample is lost across drains: profile total = kernel sample count - counted losses', async () => {
+  assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
+  buildWorkloads();
+  const workloads = [await startWorkload('cpu_ratio', ['30']), await startWorkload('cpu_ratio', ['30'])];
+  try {
+    const out = `${tempDir()}/all.pb.gz`;
+    // Whole host, 499 Hz, a drain every second for 6 s: drains happen while both CPUs are busy.
+    const agent = runKiln(['agent', '--output', out, '--duration', '6s', '--interval', '1s', '--frequency', '499', '--metrics-port', '0']);
+    assert.equal(await agent.exited, 0, agent.output());
+    const line = agent.output().split('\n').find((l) => l.includes('"profile written"'));
+    assert.ok(line, `the agent logs what it wrote:\n${agent.output()}`);
+    const written = JSON.parse(line) as Written;
+    const profile = await readPprof(out);
+    const count = valueIndex(profile, 'samples');
+    const total = profile.samples.reduce((sum, s) => sum + (s.values[count] ?? 0), 0);
+    console.log(`kernel counted ${written.stats.samples} samples on ${written.stats.cpusAttached} CPUs; profile holds ${total}; lost to a full map ${written.stats.countsFull}`);
+    assert.ok(written.stats.samples > 2 * 499 * 4, 'two busy workloads at 499 Hz for 6 s give thousands of samples');
+    assert.equal(total, written.stats.samples - written.stats.countsFull);
+    assert.equal(total, written.samples);
+  } finally {
+    await stopAll(workloads);
+  }
+});
