@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -191,17 +192,28 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     throw Napi::Error::New(env, msg);
   }
 
+  frequency_ = opts.frequency;
+  sampling_ = true;
+  std::string last_error = attach_new_cpus();
+  if (cpus_attached_ == 0) {
+    destroy();
+    throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
+  }
+}
+
+std::string BpfSession::attach_new_cpus() {
   std::string last_error;
   for (int cpu : online_cpus()) {
+    if (std::find(sampled_cpus_.begin(), sampled_cpus_.end(), cpu) != sampled_cpus_.end()) continue;
     perf_event_attr attr{};
     attr.size = sizeof attr;
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = PERF_COUNT_SW_CPU_CLOCK;
     attr.freq = 1;
-    attr.sample_freq = opts.frequency;
+    attr.sample_freq = frequency_;
     int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
-      // A CPU going offline between reading the list and opening is not fatal: counted.
+      // A CPU going offline between reading the list and opening is not fatal: counted, retried next drain.
       cpus_failed_++;
       last_error = "perf_event_open(cpu " + std::to_string(cpu) + "): " + std::strerror(errno);
       continue;
@@ -215,17 +227,16 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     }
     perf_fds_.push_back(fd);
     links_.push_back(link);
+    sampled_cpus_.push_back(cpu);
     cpus_attached_++;
   }
-  if (cpus_attached_ == 0) {
-    destroy();
-    throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
-  }
+  return last_error;
 }
 
 BpfSession::~BpfSession() { destroy(); }
 
 void BpfSession::stop_sampling() {
+  sampling_ = false;
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();
   for (int fd : perf_fds_) close(fd);
@@ -244,6 +255,7 @@ void BpfSession::destroy() {
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
+  if (sampling_) attach_new_cpus();
   __u32 drained = skel_->bss->active;
   __atomic_store_n(&skel_->bss->active, drained ^ 1u, __ATOMIC_SEQ_CST);
   // A sample handler that read the old generation runs with interrupts off for microseconds;

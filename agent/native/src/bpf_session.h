@@ -26,11 +26,16 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   void stop_sampling();
+  // Attaches the sampler to online CPUs that have none yet (at start, and after CPU hotplug).
+  std::string attach_new_cpus();
   void destroy();
 
   profile_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   std::vector<int> perf_fds_;
+  std::vector<int> sampled_cpus_;
+  unsigned frequency_ = 19;
+  bool sampling_ = false;
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
   unsigned cpus_attached_ = 0;
