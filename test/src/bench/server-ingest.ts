@@ -1,0 +1,100 @@
+// Benchmark (not a test) of issue 4's ingest: simulated agents push 10 s pprof profiles to a real
+// `kiln server` (CLI, embedded chDB) concurrently, back to back; then the same sample rows are
+// inserted straight into chDB by a minimal script, the physical limit. Prints samples/s, upload
+// latency and the ratio.
+//
+//   node test/dist/bench/server-ingest.js [--quick] [--agents 50] [--seconds 30] [--events 1500]
+//        [--procs 10] [--corpus 3000]
+import { Readable } from 'node:stream';
+import { createClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { startServer, tempDir } from '../lib/kiln.js';
+import { agentProfile, flag, makeCorpus, quantile, type SimProfile } from './server-sim.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const agents = flag(args, 'agents', quick ? 16 : 50);
+const seconds = flag(args, 'seconds', quick ? 10 : 30);
+const events = flag(args, 'events', 1500);
+const procs = flag(args, 'procs', 10);
+const corpusSize = flag(args, 'corpus', 3000);
+const PER_AGENT = 4;
+
+const corpus = makeCorpus(corpusSize);
+console.log(`corpus: ${corpusSize} stacks (depth 20-60, Zipf 1.1); ${agents} agents, ${events} samples per 10 s profile over ${procs} processes`);
+const payloads: SimProfile[][] = Array.from({ length: agents }, (_, a) => Array.from({ length: PER_AGENT }, (_, k) => agentProfile(corpus, `node-${a}`, procs, events, a * 100 + k + 1)));
+const avgRows = payloads.flat().reduce((s, p) => s + p.rows, 0) / (agents * PER_AGENT);
+const avgBytes = payloads.flat().reduce((s, p) => s + p.gz.length, 0) / (agents * PER_AGENT);
+console.log(`profile: ${events} samples → ${avgRows.toFixed(0)} (process, stack) rows × 2 types, ${(avgBytes / 1024).toFixed(1)} KiB gzipped`);
+
+const server = await startServer();
+const latencies: number[] = [];
+let uploads = 0;
+let rowsStored = 0;
+let eventsStored = 0;
+let failures = 0;
+const start0 = Math.floor(Date.now() / 1000) - 86_400;
+const started = performance.now();
+const deadline = started + seconds * 1000;
+await Promise.all(
+  Array.from({ length: agents }, async (_, a) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      const p = payloads[a]![i % PER_AGENT]!;
+      const from = start0 + i * 10;
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/ingest?name=kiln-agent&format=pprof&spyName=kiln-agent&from=${from}&until=${from + 10}`, {
+        method: 'POST',
+        body: p.gz,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      const body = (await res.json()) as { samples?: number };
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200) {
+        failures++;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      uploads++;
+      rowsStored += body.samples ?? 0;
+      eventsStored += p.events;
+    }
+  }),
+);
+const elapsed = (performance.now() - started) / 1000;
+const metrics = await (await fetch(`${server.url}/metrics`)).text();
+await server.stop();
+const batches = Number(/kiln_ingest_batch_uploads_count (\d+)/.exec(metrics)?.[1] ?? 0);
+const rowsPerBatch = rowsStored / Math.max(1, batches);
+
+// The physical limit: the same rows into chDB (same table definition) by a minimal script, in batches of the server's size.
+const dir = tempDir('kiln-bench-raw-');
+const client = createClient({ connection: createChdbConnection({ path: dir }) as unknown as ClickHouseClientConfigOptions['connection'] });
+await client.command({
+  query: `CREATE TABLE kiln_samples (profile_type LowCardinality(String), service LowCardinality(String), series_fp UInt64 CODEC(LZ4),
+    time DateTime CODEC(Delta(4), LZ4), stack_hash UInt64 CODEC(LZ4), value Int64 CODEC(T64, LZ4), span_id UInt64 CODEC(ZSTD(1)),
+    trace_id UInt128 CODEC(ZSTD(1))) ENGINE = MergeTree PARTITION BY toDate(time)
+    ORDER BY (profile_type, service, series_fp, toStartOfHour(time), stack_hash, time)`,
+});
+const lines: string[] = [];
+for (let i = 0; lines.length < rowsStored; i++) for (const l of payloads[i % agents]![Math.floor(i / agents) % PER_AGENT]!.rowsOf(start0 + Math.floor(i / agents) * 10)) lines.push(l);
+lines.length = rowsStored;
+const rawStart = performance.now();
+const step = Math.max(1, Math.round(rowsPerBatch));
+for (let i = 0; i < lines.length; i += step) {
+  await client.insert({
+    table: 'kiln_samples',
+    format: 'TabSeparated',
+    values: Readable.from([Buffer.from(lines.slice(i, i + step).join(''))], { objectMode: false }),
+  });
+}
+const rawElapsed = (performance.now() - rawStart) / 1000;
+await client.close();
+
+const serverRate = rowsStored / elapsed;
+const rawRate = rowsStored / rawElapsed;
+console.log(`\nkiln server (HTTP /ingest, pprof decode, dedup, batched insert), ${elapsed.toFixed(1)} s:`);
+console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches (${rowsPerBatch.toFixed(0)} rows each)`);
+console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
+console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`);
+console.log(`straight into chDB (minimal script, same rows and batch size): ${Math.round(rawRate)} rows/s in ${rawElapsed.toFixed(1)} s`);
+console.log(`ratio server / raw insert: ${(serverRate / rawRate).toFixed(2)}x`);
