@@ -7,7 +7,9 @@
         "src/elf_file.cc",
         "src/resolve.cc",
         "src/demangle.cc",
-        "src/files.cc"
+        "src/files.cc",
+        "src/symbols.cc",
+        "src/functions.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -38,6 +38,8 @@ export function fileOffsetToVaddr(loads: Float64Array, fileOffset: number): numb
 
 export class ElfCache {
   private readonly entries = new Map<string, ElfEntry>();
+  /** Entries in use by the batch being symbolized: not evicted until released. */
+  private readonly held = new Set<string>();
   private total = 0;
 
   constructor(
@@ -75,6 +77,16 @@ export class ElfCache {
     this.trim(entry.key);
   }
 
+  /** Keeps `key` from eviction until releaseHolds(), so a batch never sees its handles closed. */
+  hold(key: string): void {
+    this.held.add(key);
+  }
+
+  releaseHolds(): void {
+    this.held.clear();
+    this.trim(undefined);
+  }
+
   /** Re-accounts an entry whose byte count changed. */
   resize(entry: ElfEntry, bytes: number): void {
     if (this.entries.get(entry.key) !== entry) return;
@@ -95,10 +107,10 @@ export class ElfCache {
     for (const key of [...this.entries.keys()]) this.delete(key);
   }
 
-  private trim(keep: string): void {
+  private trim(keep: string | undefined): void {
     for (const key of this.entries.keys()) {
       if (this.total <= this.maxBytes && this.entries.size <= this.maxEntries) break;
-      if (key !== keep) this.delete(key);
+      if (key !== keep && !this.held.has(key)) this.delete(key);
     }
   }
 }

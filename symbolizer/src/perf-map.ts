@@ -2,7 +2,7 @@
 // (perf-map-agent, -XX:+DumpPerfMapAtExit) and others. One entry a line: `START SIZE name`,
 // START and SIZE in hex (with or without 0x). The file only grows while the process runs,
 // so it is read incrementally; a later entry for the same code wins.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 const MAX_BYTES = 512 * 1024 * 1024;
@@ -33,12 +33,14 @@ export class PerfMap {
   refresh(): boolean {
     let fd: number;
     try {
-      fd = openSync(this.path, 'r');
+      // Non-blocking: the file is in the profiled process's hands, a FIFO there must not hang us.
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return false;
     }
     try {
       const st = fstatSync(fd);
+      if (!st.isFile()) return false;
       if (st.ino !== this.ino || st.size < this.readBytes) this.reset(st.ino);
       const until = Math.min(st.size, MAX_BYTES);
       const buf = Buffer.allocUnsafe(CHUNK);

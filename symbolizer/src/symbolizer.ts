@@ -178,6 +178,8 @@ export class Symbolizer {
       this.error('internal', err);
       this.counters.unknownFrames += addresses.length;
       return addresses.map((a) => ({ frames: [unknownFrame(`[unknown] 0x${a.toString(16)}`)] }));
+    } finally {
+      this.cache.releaseHolds();
     }
   }
 
@@ -441,6 +443,7 @@ export class Symbolizer {
         out[i] = this.unknown(addr, m);
         continue;
       }
+      this.cache.hold(entry.key);
       const vaddr = fileOffsetToVaddr(entry.loads, lookup - m.raw.start + m.raw.offset);
       if (vaddr === undefined) {
         out[i] = this.unknown(addr, m);

@@ -175,6 +175,8 @@ void ElfFile::EndDwfl() {
   if (dwfl_ != nullptr) dwfl_end(dwfl_);
   dwfl_ = nullptr;
   mod_ = nullptr;
+  symbols_ = SymbolIndex();
+  functions_ = FunctionIndex();
   if (pending_elf_ != nullptr) elf_end(pending_elf_);
   pending_elf_ = nullptr;
   pending_fd_.reset();
@@ -313,7 +315,8 @@ int ElfFile::FindAltDebug(Dwfl_Module* mod) {
   }
   for (const std::string& c : candidates) {
     UniqueFd fd = OpenReadOnly(c);
-    if (!fd.valid()) continue;
+    struct stat st {};
+    if (!fd.valid() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     ElfPtr elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
     if (elf == nullptr) continue;
     const void* got = nullptr;
@@ -407,10 +410,11 @@ Napi::Value ElfFile::Resolve(const Napi::CallbackInfo& info) {
   std::vector<int32_t> names, files, lines;
   std::vector<uint8_t> inlined;
   std::vector<RawFrame> frames;
+  if (!symbols_.built()) symbols_.Build(mod_);
   for (size_t i = 0; i < n; i++) {
     double v = vaddrs[i];
     if (!(v >= 0)) continue;
-    ResolveAddress(mod_, static_cast<Dwarf_Addr>(v) + bias_, &frames);
+    ResolveAddress(mod_, symbols_, functions_, static_cast<Dwarf_Addr>(v) + bias_, &frames);
     counts[i] = static_cast<uint32_t>(frames.size());
     for (const RawFrame& f : frames) {
       names.push_back(intern(f.name));

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "files.h"
+#include "functions.h"
+#include "symbols.h"
 
 namespace kiln {
 
@@ -74,6 +76,8 @@ class ElfFile : public Napi::ObjectWrap<ElfFile> {
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* mod_ = nullptr;
   Dwarf_Addr bias_ = 0;
+  SymbolIndex symbols_;
+  FunctionIndex functions_;
   bool dwfl_failed_ = false;
   std::string error_;
   std::string dwarf_warning_;

@@ -24,7 +24,8 @@ void UniqueFd::reset(int fd) {
 UniqueFd OpenReadOnly(const std::string& path) {
   int fd;
   do {
-    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: a FIFO planted where a file is expected must not hang us (callers check S_ISREG).
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   return UniqueFd(fd);
 }

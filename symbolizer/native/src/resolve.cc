@@ -4,6 +4,7 @@
 #include <elfutils/libdw.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "demangle.h"
 
@@ -31,10 +32,6 @@ bool NonMangled(int lang) {
   }
 }
 
-bool IsFunction(int tag) {
-  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point;
-}
-
 // The linkage name if the DIE (or its abstract origin / specification) has one, else DW_AT_name.
 const char* DieName(Dwarf_Die* die, bool* linkage) {
   Dwarf_Attribute attr;
@@ -56,15 +53,6 @@ bool UData(Dwarf_Die* die, unsigned int name, Dwarf_Word* out) {
   return dwarf_attr(die, name, &attr) != nullptr && dwarf_formudata(&attr, out) == 0;
 }
 
-// The ELF symbol containing addr (or, with exact, starting at addr), as libdwfl picks it.
-const char* SymbolName(Dwfl_Module* mod, Dwarf_Addr addr, bool exact) {
-  GElf_Off off = 0;
-  GElf_Sym sym;
-  const char* name = dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr);
-  if (name == nullptr || *name == '\0' || (exact && off != 0)) return nullptr;
-  return name;
-}
-
 // Where the function's code starts: low_pc, or the first of its DW_AT_ranges (the hot part;
 // GCC lists a .cold part after it). This is BFD's arange.low.
 bool EntryAddress(Dwarf_Die* die, Dwarf_Addr* entry) {
@@ -81,43 +69,30 @@ bool EntryAddress(Dwarf_Die* die, Dwarf_Addr* entry) {
 // namespace)::f(long)" rather than "f"), else the one containing the address. An inlined
 // instance has no symbol of its own and keeps its DWARF name (BFD would show the enclosing
 // symbol for it; that would name the caller twice).
-std::string FunctionName(Dwfl_Module* mod, Dwarf_Die* die, int lang, bool innermost, Dwarf_Addr addr, Dwarf_Addr bias) {
+std::string FunctionName(const SymbolIndex& symbols, Dwarf_Die* die, int lang, bool innermost, Dwarf_Addr addr, Dwarf_Addr bias) {
   bool linkage = false;
   const char* raw = DieName(die, &linkage);
   if (!linkage && !NonMangled(lang) && dwarf_tag(die) != DW_TAG_inlined_subroutine) {
     Dwarf_Addr entry = 0;
     if (EntryAddress(die, &entry)) {
-      if (const char* sym = SymbolName(mod, entry + bias, true)) return Demangle(sym);
+      if (const char* sym = symbols.Lookup(entry + bias, true)) return Demangle(sym);
     }
     if (innermost) {
-      if (const char* sym = SymbolName(mod, addr, false)) return Demangle(sym);
+      if (const char* sym = symbols.Lookup(addr, false)) return Demangle(sym);
     }
   }
   return raw != nullptr ? Demangle(raw) : std::string("??");
 }
 
-void DwarfFrames(Dwfl_Module* mod, Dwarf_Die* cudie, Dwarf_Addr addr, Dwarf_Addr bias, std::vector<RawFrame>* out) {
-  Dwarf_Die* scopes = nullptr;
-  int n = dwarf_getscopes(cudie, addr - bias, &scopes);
-  if (n <= 0) {
-    free(scopes);
-    return;
-  }
-  Dwarf_Die innermost = scopes[0];
-  free(scopes);
-
-  // dwarf_getscopes continues into the abstract origin after an inlined instance; the
-  // concrete chain of callers comes from the DIE's parents.
-  Dwarf_Die* chain = nullptr;
-  int m = dwarf_getscopes_die(&innermost, &chain);
+void DwarfFrames(Dwfl_Module* mod, const SymbolIndex& symbols, FunctionIndex& functions, Dwarf_Die* cudie, Dwarf_Addr addr, Dwarf_Addr bias, std::vector<RawFrame>* out) {
+  std::vector<Dwarf_Die> chain;
+  functions.Chain(cudie, addr - bias, &chain);
+  // Innermost first, up to the out-of-line function (a nested function ends the chain too).
   std::vector<Dwarf_Die> funcs;
-  for (int i = 0; i < m; i++) {
-    int tag = dwarf_tag(&chain[i]);
-    if (!IsFunction(tag)) continue;
+  for (size_t i = chain.size(); i-- > 0;) {
     funcs.push_back(chain[i]);
-    if (tag != DW_TAG_inlined_subroutine) break;
+    if (dwarf_tag(&chain[i]) != DW_TAG_inlined_subroutine) break;
   }
-  free(chain);
   if (funcs.empty()) return;
 
   int lang = dwarf_srclang(cudie);
@@ -134,7 +109,7 @@ void DwarfFrames(Dwfl_Module* mod, Dwarf_Die* cudie, Dwarf_Addr addr, Dwarf_Addr
   for (size_t k = 0; k < funcs.size(); k++) {
     Dwarf_Die* die = &funcs[k];
     bool inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
-    out->push_back(RawFrame{FunctionName(mod, die, lang, k == 0, addr, bias), file, line, inlined});
+    out->push_back(RawFrame{FunctionName(symbols, die, lang, k == 0, addr, bias), file, line, inlined});
     if (!inlined) break;
     file = nullptr;
     line = 0;
@@ -144,14 +119,24 @@ void DwarfFrames(Dwfl_Module* mod, Dwarf_Die* cudie, Dwarf_Addr addr, Dwarf_Addr
   }
 }
 
+// libdwfl attributes the gaps between CUs' address ranges to the CU before them; in a binary
+// where DWARF covers a few objects only (node: libuv) that is nearly every address, and
+// walking that CU for nothing is slow. Only a CU whose own ranges contain the address counts
+// (BFD, too, goes by the CU's ranges).
+bool CuContains(Dwarf_Die* cudie, Dwarf_Addr pc) {
+  if (!dwarf_hasattr(cudie, DW_AT_low_pc) && !dwarf_hasattr(cudie, DW_AT_ranges)) return true;
+  return dwarf_haspc(cudie, pc) == 1;
+}
+
 }  // namespace
 
-void ResolveAddress(Dwfl_Module* mod, Dwarf_Addr addr, std::vector<RawFrame>* out) {
+void ResolveAddress(Dwfl_Module* mod, const SymbolIndex& symbols, FunctionIndex& functions, Dwarf_Addr addr, std::vector<RawFrame>* out) {
   out->clear();
   Dwarf_Addr bias = 0;
-  if (Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias)) DwarfFrames(mod, cudie, addr, bias, out);
+  Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias);
+  if (cudie != nullptr && CuContains(cudie, addr - bias)) DwarfFrames(mod, symbols, functions, cudie, addr, bias, out);
   if (!out->empty()) return;
-  if (const char* sym = SymbolName(mod, addr, false)) out->push_back(RawFrame{Demangle(sym), nullptr, 0, false});
+  if (const char* sym = symbols.Lookup(addr, false)) out->push_back(RawFrame{Demangle(sym), nullptr, 0, false});
 }
 
 }  // namespace kiln

@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "functions.h"
+#include "symbols.h"
+
 namespace kiln {
 
 struct RawFrame {
@@ -17,6 +20,6 @@ struct RawFrame {
 // neither DWARF nor a symbol table knows the address. Names follow binutils' addr2line -f -C -i:
 // DW_AT_linkage_name demangled, else DW_AT_name (for a C++ function without a linkage name,
 // e.g. main, the ELF symbol as BFD does), inlined callers with DW_AT_call_file/DW_AT_call_line.
-void ResolveAddress(Dwfl_Module* mod, Dwarf_Addr addr, std::vector<RawFrame>* out);
+void ResolveAddress(Dwfl_Module* mod, const SymbolIndex& symbols, FunctionIndex& functions, Dwarf_Addr addr, std::vector<RawFrame>* out);
 
 }  // namespace kiln
