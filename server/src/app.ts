@@ -1,9 +1,14 @@
 import fp from 'fastify-plugin';
+import { Catalog } from './catalog.js';
+import { defaultIngestLimits, type IngestLimits } from './ingest/limits.js';
 import { installTokenAuth } from './http/auth.js';
 import { installErrorHandler } from './http/errors.js';
 import { metricsPlugin } from './http/metrics.js';
 import { installUi } from './http/ui.js';
+import { openApi } from './http/openapi.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { queryRoutes } from './routes/query.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
 import { clickhousePlugin } from './storage/clickhouse.js';
@@ -18,6 +23,15 @@ export interface AppOptions {
   webRoot: string;
   /** When non-empty, API requests need one of these as a Bearer token. */
   authTokens: readonly string[];
+  /** Ingest limits; unset fields take their defaults. */
+  ingest?: Partial<IngestLimits>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What storage holds, cached: function and stack ids, series written. */
+    catalog: Catalog;
+  }
 }
 
 /** The whole Kiln HTTP application as one plugin: storage first, then cross-cutting hooks, then routes. */
@@ -26,6 +40,8 @@ export const buildApp = fp<AppOptions>(
     await app.register(clickhousePlugin, { storage: opts.storage });
     await app.register(schemaPlugin, opts.schema);
     await app.register(metricsPlugin);
+    app.decorate('catalog', new Catalog());
+    await app.register(openApi);
 
     installErrorHandler(app);
     if (opts.authTokens.length > 0) installTokenAuth(app, opts.authTokens);
@@ -33,6 +49,11 @@ export const buildApp = fp<AppOptions>(
     await app.register(healthRoutes);
     await app.register(metricsRoutes);
     await app.register(statusRoutes);
+    await app.register(ingestRoutes, {
+      limits: { ...defaultIngestLimits, ...opts.ingest },
+      concurrency: opts.storage.mode === 'embedded' ? 2 : 4,
+    });
+    await app.register(queryRoutes);
     await installUi(app, opts.webRoot);
   },
   { name: 'kiln-app' },

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
+import type { IngestLimits } from './ingest/limits.js';
 import { KilnUsageError, describeError } from './errors.js';
 import { readTokenFile } from './http/auth.js';
 import { checkClusterName, parseClickHouseUrl, type StorageConfig } from './storage/config.js';
@@ -20,6 +21,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Folder with the built UI; default web/build of this repository. */
   webRoot?: string;
+  /** Ingest limits (flags `--ingest-*`); unset fields take the defaults of `defaultIngestLimits`. */
+  ingest?: Partial<IngestLimits>;
 }
 
 export interface RunningServer {
@@ -58,6 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       webRoot: options.webRoot ?? defaultWebRoot,
       authTokens,
+      ...(options.ingest !== undefined && { ingest: checkIngestLimits(options.ingest) }),
     });
   } catch (err) {
     await closeAfterFailedStart();
@@ -77,6 +81,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${urlHost(host)}:${port}`,
     close: () => (closing ??= closeGracefully(app)),
   };
+}
+
+function checkIngestLimits(limits: Partial<IngestLimits>): Partial<IngestLimits> {
+  const out: Partial<IngestLimits> = {};
+  for (const [key, value] of Object.entries(limits) as [keyof IngestLimits, number | undefined][]) {
+    if (value === undefined) continue;
+    const min = key === 'rateBytesPerSecond' || key === 'batchLingerMs' ? 0 : 1;
+    if (!Number.isFinite(value) || value < min) throw new KilnUsageError(`ingest limit ${key} must be a number >= ${min}, got ${value}`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function storageConfig(options: ServerOptions): StorageConfig {

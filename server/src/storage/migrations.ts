@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { engineClause, onCluster, type SchemaContext } from './ddl.js';
+import { createTable, T, ttlFor } from './tables.js';
 
 export const MIGRATIONS_TABLE = 'kiln_schema_migrations';
 
@@ -23,6 +24,89 @@ export const migrations: readonly Migration[] = [
         applied_at DateTime64(3)
       ) ${engineClause(ctx, 'ReplacingMergeTree', { replication: 'everywhere' })}
       ORDER BY version`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'profile tables: functions, stacks, series, samples, profiles',
+    // Why this shape: README.md, "Storage schema".
+    statements: (ctx) => [
+      ...createTable(ctx, {
+        name: T.functions,
+        columns: `
+        function_id UInt64,
+        name String CODEC(ZSTD(1)),
+        system_name String CODEC(ZSTD(1)),
+        filename String CODEC(ZSTD(1)),
+        seen_day Date`,
+        engine: 'ReplacingMergeTree',
+        engineArgs: ['seen_day'],
+        tail: `ORDER BY function_id ${ttlFor(ctx, T.functions)}`,
+        shardingKey: 'function_id',
+      }),
+      ...createTable(ctx, {
+        name: T.stacks,
+        columns: `
+        stack_hash UInt64,
+        frames Array(UInt64) CODEC(ZSTD(1)),
+        seen_day Date`,
+        engine: 'ReplacingMergeTree',
+        engineArgs: ['seen_day'],
+        tail: `ORDER BY stack_hash ${ttlFor(ctx, T.stacks)}`,
+        shardingKey: 'stack_hash',
+      }),
+      ...createTable(ctx, {
+        name: T.series,
+        columns: `
+        profile_type LowCardinality(String),
+        unit LowCardinality(String),
+        service LowCardinality(String),
+        series_fp UInt64,
+        hour DateTime,
+        labels Map(LowCardinality(String), String)`,
+        engine: 'ReplacingMergeTree',
+        tail: `PARTITION BY toYYYYMM(hour) ORDER BY (profile_type, service, series_fp, hour) ${ttlFor(ctx, T.series)}`,
+        shardingKey: 'series_fp',
+      }),
+      ...createTable(ctx, {
+        name: T.samples,
+        columns: `
+        profile_type LowCardinality(String),
+        service LowCardinality(String),
+        series_fp UInt64 CODEC(LZ4),
+        time DateTime CODEC(Delta(4), LZ4),
+        stack_hash UInt64 CODEC(LZ4),
+        value Int64 CODEC(T64, LZ4),
+        span_id UInt64 CODEC(ZSTD(1)),
+        trace_id UInt128 CODEC(ZSTD(1))`,
+        engine: 'MergeTree',
+        tail: `PARTITION BY toDate(time)
+        ORDER BY (profile_type, service, series_fp, toStartOfHour(time), stack_hash, time)
+        ${ttlFor(ctx, T.samples)}`,
+        shardingKey: 'series_fp',
+      }),
+      ...createTable(ctx, {
+        name: T.profiles,
+        columns: `
+        id UUID,
+        time DateTime64(3),
+        until DateTime64(3),
+        service LowCardinality(String),
+        labels Map(LowCardinality(String), String),
+        profile_types Array(LowCardinality(String)),
+        series_fps Array(UInt64),
+        format LowCardinality(String),
+        spy_name LowCardinality(String),
+        sample_rate UInt32,
+        samples UInt32,
+        size UInt32,
+        payload_b64 String EPHEMERAL,
+        payload String DEFAULT base64Decode(payload_b64) CODEC(ZSTD(3)),
+        INDEX id_bloom id TYPE bloom_filter GRANULARITY 1`,
+        engine: 'MergeTree',
+        tail: `PARTITION BY toDate(time) ORDER BY (service, time) ${ttlFor(ctx, T.profiles)}`,
+        shardingKey: 'cityHash64(id)',
+      }),
     ],
   },
 ];

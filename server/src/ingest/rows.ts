@@ -1,0 +1,214 @@
+// Turns one upload into rows for the profile tables: samples as TSV lines, plus the functions,
+// stacks and series that storage does not have yet.
+import { hash64, stackHashOf, uint64Decimal, type Catalog, type FunctionId, type FunctionInfo } from '../catalog.js';
+import { checkLabels } from './labels.js';
+import { IngestError, type IngestLimits } from './limits.js';
+
+export interface SeriesRow {
+  profile_type: string;
+  unit: string;
+  service: string;
+  series_fp: string;
+  hour: number;
+  labels: Record<string, string>;
+}
+
+export interface ProfileRow {
+  id: string;
+  /** Unix seconds with milliseconds, as text ("1700000000.123"): DateTime64(3) reads a JSON number as milliseconds. */
+  time: string;
+  until: string;
+  service: string;
+  labels: Record<string, string>;
+  profile_types: string[];
+  series_fps: string[];
+  format: string;
+  spy_name: string;
+  sample_rate: number;
+  samples: number;
+  size: number;
+  payload_b64: string;
+}
+
+/** What one upload adds to storage. */
+export interface UploadRows {
+  /** TSV lines of kiln_samples (profile_type, service, series_fp, time, stack_hash, value, span_id, trace_id). */
+  samples: string[];
+  stacks: Map<string, readonly string[]>;
+  functions: Map<string, FunctionInfo>;
+  series: SeriesRow[];
+  profile: ProfileRow;
+  /** Sum of values per profile type, for metrics and tests. */
+  totals: Map<string, number>;
+  truncatedStacks: number;
+}
+
+export interface SeriesRef {
+  fp: string;
+  service: string;
+  /** TSV-escaped service. */
+  serviceTsv: string;
+  labels: ReadonlyMap<string, string>;
+}
+
+export interface SampleType {
+  name: string;
+  unit: string;
+}
+
+const TRUNCATED: FunctionInfo = { name: '[truncated]', systemName: '', filename: '' };
+
+export function tsvEscape(s: string): string {
+  return /[\\\t\n\r\0]/.test(s)
+    ? s.replace(/[\\\t\n\r\0]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\0'))
+    : s;
+}
+
+export class UploadBuilder {
+  readonly rows: UploadRows;
+  readonly #series = new Map<string, SeriesRef>();
+  readonly #seriesTypes = new Set<string>();
+  readonly #typesTsv: string[];
+  readonly #timeS: number;
+  readonly #hour: number;
+  readonly #day: number;
+  #sampleCount = 0;
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly limits: IngestLimits,
+    readonly types: readonly SampleType[],
+    opts: { fromMs: number; untilMs: number; format: string; spyName: string; sampleRate: number; nameLabels: ReadonlyMap<string, string>; id: string },
+  ) {
+    this.#timeS = Math.floor(opts.fromMs / 1000);
+    this.#hour = this.#timeS - (this.#timeS % 3600);
+    this.#day = Math.floor(this.#timeS / 86_400);
+    this.#typesTsv = types.map((t) => tsvEscape(t.name));
+    this.rows = {
+      samples: [],
+      stacks: new Map(),
+      functions: new Map(),
+      series: [],
+      totals: new Map(types.map((t) => [t.name, 0])),
+      truncatedStacks: 0,
+      profile: {
+        id: opts.id,
+        time: (opts.fromMs / 1000).toFixed(3),
+        until: (opts.untilMs / 1000).toFixed(3),
+        service: opts.nameLabels.get('service') ?? '',
+        labels: Object.fromEntries(opts.nameLabels),
+        profile_types: types.map((t) => t.name),
+        series_fps: [],
+        format: opts.format,
+        spy_name: opts.spyName,
+        sample_rate: opts.sampleRate,
+        samples: 0,
+        size: 0,
+        payload_b64: '',
+      },
+    };
+  }
+
+  /** The series of a label set (validated against the limits; `service` must be present). */
+  series(labels: ReadonlyMap<string, string>): SeriesRef {
+    const sorted = [...labels].filter(([, v]) => v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const key = sorted.map(([k, v]) => `${k}\0${v}`).join('\0');
+    let ref = this.#series.get(key);
+    if (ref === undefined) {
+      const clean = new Map(sorted);
+      checkLabels(clean, this.limits);
+      const service = clean.get('service') ?? '';
+      ref = { fp: hash64(key), service, serviceTsv: tsvEscape(service), labels: clean };
+      this.#series.set(key, ref);
+      this.rows.profile.series_fps.push(ref.fp);
+    }
+    return ref;
+  }
+
+  /** A function id, recording the function for writing if storage may not have it today. */
+  fn(info: FunctionInfo): FunctionId {
+    const id = this.catalog.functionId(info);
+    if (this.catalog.functionWritten.get(id.id) !== this.#day) this.rows.functions.set(id.id, this.catalog.functions.get(id.id) ?? info);
+    return id;
+  }
+
+  /**
+   * The hash (unsigned decimal) of a stack of function ids given LEAF FIRST (pprof order); stacks
+   * deeper than the limit keep their leaf-most frames under a `[truncated]` root.
+   */
+  stack(leafFirst: FunctionId[]): string {
+    let frames = leafFirst;
+    if (frames.length > this.limits.maxStackDepth) {
+      frames = frames.slice(0, this.limits.maxStackDepth - 1);
+      frames.push(this.fn(TRUNCATED));
+      this.rows.truncatedStacks++;
+    }
+    const h = stackHashOf(frames, true);
+    const key = `${h.hi}:${h.lo}`;
+    let hash = this.catalog.stackIds.get(key);
+    if (hash === undefined) {
+      hash = uint64Decimal(h.hi, h.lo);
+      this.catalog.stackIds.set(key, hash);
+    }
+    if (this.catalog.stackWritten.get(hash) !== this.#day || !this.catalog.stacks.has(hash)) {
+      const rootFirst = new Array<string>(frames.length);
+      for (let i = 0; i < frames.length; i++) rootFirst[i] = frames[frames.length - 1 - i]!.id;
+      this.catalog.stacks.set(hash, rootFirst);
+      if (this.catalog.stackWritten.get(hash) !== this.#day) this.rows.stacks.set(hash, rootFirst);
+    }
+    return hash;
+  }
+
+  /** Counts one input sample against the per-profile limit. */
+  countSample(): void {
+    if (++this.#sampleCount > this.limits.maxSamplesPerProfile) {
+      throw new IngestError(400, `the profile has more than ${this.limits.maxSamplesPerProfile} samples (limit)`, 'too_many_samples');
+    }
+  }
+
+  /** One sample row: `typeIndex` into the upload's sample types. */
+  add(typeIndex: number, series: SeriesRef, stackHash: string, value: number, spanId = '0', traceId = '0'): void {
+    if (value === 0) return;
+    const type = this.types[typeIndex]!;
+    const seriesKey = `${type.name}|${series.fp}`;
+    if (!this.#seriesTypes.has(seriesKey)) {
+      this.#seriesTypes.add(seriesKey);
+      if (!this.catalog.seriesWritten.has(`${seriesKey}|${this.#hour}`)) {
+        this.rows.series.push({
+          profile_type: type.name,
+          unit: type.unit,
+          service: series.service,
+          series_fp: series.fp,
+          hour: this.#hour,
+          labels: Object.fromEntries(series.labels),
+        });
+      }
+    }
+    this.rows.samples.push(
+      `${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t${stackHash}\t${Math.round(value)}\t${spanId}\t${traceId}\n`,
+    );
+    this.rows.totals.set(type.name, (this.rows.totals.get(type.name) ?? 0) + value);
+  }
+
+  finish(payload: Buffer): UploadRows {
+    this.rows.profile.samples = this.#sampleCount;
+    this.rows.profile.size = payload.length;
+    this.rows.profile.payload_b64 = payload.toString('base64');
+    this.rows.profile.profile_types = this.types.map((t) => t.name).filter((n) => this.rows.samples.length === 0 || [...this.#seriesTypes].some((k) => k.startsWith(`${n}|`)));
+    return this.rows;
+  }
+
+  /** Marks what this upload wrote as present in storage (after its insert succeeded). */
+  static markWritten(catalog: Catalog, rows: UploadRows): void {
+    for (const id of rows.functions.keys()) catalog.functionWritten.set(id, dayOf(rows));
+    for (const hash of rows.stacks.keys()) catalog.stackWritten.set(hash, dayOf(rows));
+    for (const s of rows.series) {
+      catalog.seriesWritten.set(`${s.profile_type}|${s.series_fp}|${s.hour}`, true);
+      catalog.units.set(s.profile_type, s.unit);
+    }
+  }
+}
+
+function dayOf(rows: UploadRows): number {
+  return Math.floor(Number(rows.profile.time) / 86_400);
+}

@@ -1,0 +1,143 @@
+// The insert batcher: uploads arriving together are written in one insert per table. Each
+// upload's promise settles when the batch holding it is in storage (or failed).
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Catalog } from '../catalog.js';
+import { T } from '../storage/tables.js';
+import { UploadBuilder, type UploadRows } from './rows.js';
+
+interface Waiter {
+  rows: UploadRows;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface WriterOptions {
+  lingerMs: number;
+  maxRows: number;
+  /** Batches written at the same time (embedded: 2, so one is parsed into while the other is written). */
+  concurrency: number;
+  /** Called after each batch with its duration and size. */
+  onFlush?: (seconds: number, rows: number, uploads: number, ok: boolean) => void;
+}
+
+const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_hash', 'value', 'span_id', 'trace_id'];
+
+export class InsertBatcher {
+  #open: Waiter[] = [];
+  #openRows = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing = 0;
+  #closed = false;
+  readonly #idle = new Set<() => void>();
+
+  constructor(
+    readonly client: ClickHouseClient,
+    readonly catalog: Catalog,
+    readonly opts: WriterOptions,
+  ) {}
+
+  /** Resolves once `rows` are inserted. */
+  write(rows: UploadRows): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the server is shutting down'));
+    return new Promise((resolve, reject) => {
+      this.#open.push({ rows, resolve, reject });
+      this.#openRows += rows.samples.length;
+      if (this.#openRows >= this.opts.maxRows) this.#maybeFlush(true);
+      else this.#timer ??= setTimeout(() => this.#maybeFlush(true), this.opts.lingerMs);
+    });
+  }
+
+  /** Uploads waiting for their insert. */
+  get pending(): number {
+    return this.#open.length;
+  }
+
+  #maybeFlush(due: boolean): void {
+    if (!due || this.#open.length === 0) return;
+    if (this.#flushing >= this.opts.concurrency) return; // flushed when a running batch ends
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#open;
+    this.#open = [];
+    this.#openRows = 0;
+    this.#flushing++;
+    void this.#flush(batch).finally(() => {
+      this.#flushing--;
+      if (this.#open.length > 0) this.#maybeFlush(true);
+      else if (this.#flushing === 0) for (const f of this.#idle) f();
+    });
+  }
+
+  async #flush(batch: Waiter[]): Promise<void> {
+    const started = performance.now();
+    let rows = 0;
+    try {
+      rows = await this.#insert(batch.map((w) => w.rows));
+      for (const w of batch) UploadBuilder.markWritten(this.catalog, w.rows);
+      this.opts.onFlush?.((performance.now() - started) / 1000, rows, batch.length, true);
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      this.opts.onFlush?.((performance.now() - started) / 1000, rows, batch.length, false);
+      for (const w of batch) w.reject(err as Error);
+    }
+  }
+
+  async #insert(uploads: UploadRows[]): Promise<number> {
+    const functions: Record<string, unknown>[] = [];
+    const stacks: string[] = [];
+    const series: unknown[] = [];
+    const profiles: unknown[] = [];
+    const samples: string[] = [];
+    for (const u of uploads) {
+      const day = isoDay(Number(u.profile.time));
+      for (const [id, f] of u.functions) {
+        functions.push({ function_id: id, name: f.name, system_name: f.systemName, filename: f.filename, seen_day: day });
+      }
+      for (const [hash, frames] of u.stacks) stacks.push(`${hash}\t[${frames.join(',')}]\t${day}\n`);
+      for (const s of u.series) series.push(s);
+      profiles.push(u.profile);
+      for (const line of u.samples) samples.push(line);
+    }
+    // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
+    if (functions.length > 0) await this.client.insert({ table: T.functions, values: functions, format: 'JSONEachRow' });
+    if (stacks.length > 0) await this.#tsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], stacks);
+    if (series.length > 0) await this.client.insert({ table: T.series, values: series, format: 'JSONEachRow' });
+    const profilesIn = this.client.insert({
+      table: T.profiles,
+      values: profiles,
+      format: 'JSONEachRow',
+      columns: ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload_b64'],
+    });
+    // The two big inserts go together: samples do not need the raw profiles first.
+    await Promise.all([profilesIn, samples.length > 0 ? this.#tsv(T.samples, SAMPLE_COLUMNS, samples) : undefined]);
+    return samples.length;
+  }
+
+  async #tsv(table: string, columns: string[], lines: string[]): Promise<void> {
+    await this.client.insert({
+      table,
+      columns: columns as [string, ...string[]],
+      format: 'TabSeparated',
+      values: Readable.from([Buffer.from(lines.join(''))], { objectMode: false }),
+    });
+  }
+
+  /** Stops taking uploads and waits for the batches already taken. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#maybeFlush(true);
+    while (this.#flushing > 0 || this.#open.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle.add(resolve);
+        setTimeout(resolve, 50);
+      });
+      this.#idle.clear();
+      this.#maybeFlush(true);
+    }
+  }
+}
+
+function isoDay(unixSeconds: number): string {
+  return new Date(Math.floor(unixSeconds) * 1000).toISOString().slice(0, 10);
+}

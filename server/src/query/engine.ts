@@ -1,0 +1,224 @@
+// The query side: selections aggregated by stack in ClickHouse, then resolved and shaped in TS.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Catalog, FunctionInfo } from '../catalog.js';
+import { T } from '../storage/tables.js';
+import { resolveFunctions, resolveStacks } from './resolve.js';
+import type { Selector } from './selector.js';
+import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
+import type { TimeRange } from './time.js';
+import { buildTree, renderFlamebearer, type RenderResult, type StackInput } from './tree.js';
+
+export interface Selection {
+  selector: Selector;
+  range: TimeRange;
+}
+
+export interface ProfileMetadata {
+  format: 'single' | 'double';
+  name: string;
+  units: string;
+  /** The pprof unit of the profile type (nanoseconds, count, bytes, …). */
+  unit: string;
+}
+
+/** How the UI names a pprof unit. */
+export function unitsOf(profileType: string, unit: string): string {
+  if (unit === 'nanoseconds') return 'nanoseconds';
+  if (unit === 'bytes') return 'bytes';
+  if (unit === 'count') return /objects/.test(profileType) ? 'objects' : 'samples';
+  return unit || 'samples';
+}
+
+export class QueryEngine {
+  constructor(
+    readonly client: ClickHouseClient,
+    readonly catalog: Catalog,
+    readonly ctx: SqlContext,
+  ) {}
+
+  async #tsv(query: string, params: Params): Promise<string> {
+    const rs = await this.client.query({ query, query_params: params.values, format: 'TabSeparated' });
+    return rs.text();
+  }
+
+  async json<T>(query: string, params: Params): Promise<T[]> {
+    const rs = await this.client.query({
+      query,
+      query_params: params.values,
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+    });
+    return rs.json<T>();
+  }
+
+  /** The unit of a profile type (from ingest, else from storage; `cpu` defaults to nanoseconds). */
+  async unit(profileType: string): Promise<string> {
+    const known = this.catalog.units.get(profileType);
+    if (known !== undefined) return known;
+    const p = new Params();
+    const rows = await this.json<{ unit: string }>(`SELECT unit FROM ${T.series} WHERE profile_type = ${p.add('String', profileType)} LIMIT 1`, p);
+    const unit = rows[0]?.unit ?? (profileType === 'cpu' || profileType === 'wall' ? 'nanoseconds' : 'count');
+    if (rows[0] !== undefined) this.catalog.units.set(profileType, unit);
+    return unit;
+  }
+
+  async metadata(profileType: string, format: 'single' | 'double'): Promise<ProfileMetadata> {
+    const unit = await this.unit(profileType);
+    return { format, name: profileType, units: unitsOf(profileType, unit), unit };
+  }
+
+  /** Sum of values per stack hash for one selection: the `GROUP BY stack` query. */
+  async stackTotals(sel: Selection): Promise<{ hashes: string[]; values: Float64Array }> {
+    const p = new Params();
+    const text = await this.#tsv(`SELECT stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY stack_hash`, p);
+    const { keys, cols } = parseTsvNumbers(text, 1);
+    return { hashes: keys, values: cols[0]! };
+  }
+
+  /** Both sides of a diff in one scan. */
+  async stackTotals2(left: Selection, right: Selection): Promise<{ hashes: string[]; left: Float64Array; right: Float64Array }> {
+    const p = new Params();
+    const l = samplesWhere(left.selector, left.range, p, this.ctx);
+    const r = samplesWhere(right.selector, right.range, p, this.ctx);
+    const text = await this.#tsv(
+      `SELECT stack_hash, sumIf(value, ${l}) AS l, sumIf(value, ${r}) AS r FROM ${T.samples} WHERE (${l}) OR (${r}) GROUP BY stack_hash`,
+      p,
+    );
+    const { keys, cols } = parseTsvNumbers(text, 2);
+    return { hashes: keys, left: cols[0]!, right: cols[1]! };
+  }
+
+  /** Names (root first) of stacks, via the catalog and storage. */
+  async stackNames(hashes: readonly string[]): Promise<Map<string, string[]>> {
+    const stacks = await resolveStacks(this.client, this.catalog, hashes);
+    const ids = new Set<string>();
+    for (const frames of stacks.values()) for (const f of frames) ids.add(f);
+    const fns = await resolveFunctions(this.client, this.catalog, ids);
+    const out = new Map<string, string[]>();
+    for (const [h, frames] of stacks) out.set(h, frames.map((f) => fns.get(f)!.name));
+    return out;
+  }
+
+  async flamegraph(sel: Selection, maxNodes: number): Promise<RenderResult> {
+    const { hashes, values } = await this.stackTotals(sel);
+    const names = await this.stackNames(hashes);
+    const inputs: StackInput[] = hashes.map((h, i) => ({ names: names.get(h) ?? ['[unknown stack]'], left: values[i]!, right: 0 }));
+    return renderFlamebearer(buildTree(inputs), maxNodes, false);
+  }
+
+  async diff(left: Selection, right: Selection, maxNodes: number): Promise<RenderResult> {
+    const t = await this.stackTotals2(left, right);
+    const names = await this.stackNames(t.hashes);
+    const inputs: StackInput[] = t.hashes.map((h, i) => ({ names: names.get(h) ?? ['[unknown stack]'], left: t.left[i]!, right: t.right[i]! }));
+    return renderFlamebearer(buildTree(inputs), maxNodes, true);
+  }
+
+  /** Per (series, stack) totals with the series labels and each stack's functions: what a pprof export needs. */
+  async exportRows(sel: Selection): Promise<{ rows: { labels: Record<string, string>; frames: FunctionInfo[]; value: number }[] }> {
+    const p = new Params();
+    const text = await this.#tsv(
+      `SELECT series_fp, stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY series_fp, stack_hash`,
+      p,
+    );
+    const fps: string[] = [];
+    const hashes: string[] = [];
+    const values: number[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const [fp, h, v] = line.split('\t');
+      fps.push(fp!);
+      hashes.push(h!);
+      values.push(Number(v));
+    }
+    const labels = await this.seriesLabels(sel, [...new Set(fps)]);
+    const stacks = await resolveStacks(this.client, this.catalog, new Set(hashes));
+    const ids = new Set<string>();
+    for (const frames of stacks.values()) for (const f of frames) ids.add(f);
+    const fns = await resolveFunctions(this.client, this.catalog, ids);
+    return {
+      rows: hashes.map((h, i) => ({
+        labels: labels.get(fps[i]!) ?? {},
+        frames: (stacks.get(h) ?? []).map((f) => fns.get(f)!),
+        value: values[i]!,
+      })),
+    };
+  }
+
+  /** Labels of series fingerprints. */
+  async seriesLabels(sel: Selection, fps: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    for (let i = 0; i < fps.length; i += 4000) {
+      const p = new Params();
+      const s = seconds(sel.range);
+      const rows = await this.json<{ fp: string; labels: Record<string, string> }>(
+        `SELECT toString(series_fp) AS fp, any(labels) AS labels FROM ${T.series}
+         WHERE series_fp IN ${p.add('Array(UInt64)', `[${fps.slice(i, i + 4000).join(',')}]`)}
+           AND hour >= toStartOfHour(toDateTime(${p.add('UInt32', s.from)})) AND hour < toDateTime(${p.add('UInt32', s.until)})
+         GROUP BY series_fp`,
+        p,
+      );
+      for (const r of rows) out.set(r.fp, r.labels);
+    }
+    return out;
+  }
+
+  /** Totals over time, optionally one series per value of a label. */
+  async series(sel: Selection, stepS: number, groupBy: string | undefined): Promise<{ groups: { labels: Record<string, string>; values: Float64Array }[]; buckets: number; startS: number }> {
+    const s = seconds(sel.range);
+    const startS = s.from - (s.from % stepS);
+    const buckets = Math.ceil((s.until - startS) / stepS);
+    const p = new Params();
+    const bucket = `intDiv(toUInt32(time) - ${p.add('UInt32', startS)}, ${p.add('UInt32', stepS)})`;
+    const where = samplesWhere(sel.selector, sel.range, p, this.ctx);
+    if (groupBy === undefined) {
+      const text = await this.#tsv(`SELECT ${bucket} AS b, sum(value) FROM ${T.samples} WHERE ${where} GROUP BY b`, p);
+      const values = new Float64Array(buckets);
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        const [b, v] = line.split('\t');
+        values[Number(b)] = Number(v);
+      }
+      return { groups: [{ labels: {}, values }], buckets, startS };
+    }
+    const text = await this.#tsv(`SELECT ${bucket} AS b, series_fp, sum(value) FROM ${T.samples} WHERE ${where} GROUP BY b, series_fp`, p);
+    const rows = text.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+    const labels = await this.seriesLabels(sel, [...new Set(rows.map((r) => r[1]!))]);
+    const groups = new Map<string, Float64Array>();
+    for (const [b, fp, v] of rows) {
+      const key = labels.get(fp!)?.[groupBy] ?? '';
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = new Float64Array(buckets)));
+      g[Number(b)]! += Number(v);
+    }
+    return {
+      groups: [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, values]) => ({ labels: { [groupBy]: k }, values })),
+      buckets,
+      startS,
+    };
+  }
+
+  /** Conditions on kiln_series for label listings: time, and the selector when one was given. */
+  seriesWhere(sel: Selector | undefined, range: TimeRange, p: Params): string {
+    const s = seconds(range);
+    const conds = [`hour >= toStartOfHour(toDateTime(${p.add('UInt32', s.from)}))`, `hour < toDateTime(${p.add('UInt32', s.until)})`];
+    if (sel !== undefined) {
+      conds.push(`profile_type = ${p.add('String', sel.profileType)}`);
+      conds.push(...seriesLabelConditions(sel, p));
+    }
+    return conds.join(' AND ');
+  }
+}
+
+/** `key\tn1\tn2…` lines → keys and numeric columns. */
+function parseTsvNumbers(text: string, ncols: number): { keys: string[]; cols: Float64Array[] } {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const keys = new Array<string>(lines.length);
+  const cols = Array.from({ length: ncols }, () => new Float64Array(lines.length));
+  for (let i = 0; i < lines.length; i++) {
+    const parts = lines[i]!.split('\t');
+    keys[i] = parts[0]!;
+    for (let c = 0; c < ncols; c++) cols[c]![i] = Number(parts[c + 1]);
+  }
+  return { keys, cols };
+}

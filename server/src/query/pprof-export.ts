@@ -1,0 +1,58 @@
+// A selection as a pprof profile: one sample per (series, stack), series labels as sample labels,
+// one location per function (a stack's frames, inline ones included, each become a frame).
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { functionKey, type FunctionInfo } from '../catalog.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface ExportInput {
+  profileType: string;
+  unit: string;
+  fromMs: number;
+  untilMs: number;
+  rows: { labels: Record<string, string>; frames: FunctionInfo[]; value: number }[];
+}
+
+export function buildPprof(input: ExportInput): Profile {
+  const strings = new StringTable();
+  const functions = new Map<string, PprofFunction>();
+  const locations: Location[] = [];
+  const locationOf = (f: FunctionInfo): number => {
+    const key = functionKey(f);
+    let fn = functions.get(key);
+    if (fn === undefined) {
+      const id = functions.size + 1;
+      fn = new PprofFunction({ id, name: strings.dedup(f.name), systemName: strings.dedup(f.systemName || f.name), filename: strings.dedup(f.filename) });
+      functions.set(key, fn);
+      locations.push(new Location({ id, line: [new Line({ functionId: id })] }));
+    }
+    return Number(fn.id);
+  };
+  const samples = input.rows.map((r) => {
+    const locationId: number[] = [];
+    for (let i = r.frames.length - 1; i >= 0; i--) locationId.push(locationOf(r.frames[i]!));
+    const label = Object.entries(r.labels)
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([k, v]) => new Label({ key: strings.dedup(k), str: strings.dedup(v) }));
+    return new Sample({ locationId, value: [r.value], label });
+  });
+  const type = new ValueType({ type: strings.dedup(input.profileType), unit: strings.dedup(input.unit) });
+  return new Profile({
+    sampleType: [type],
+    periodType: new ValueType({ type: strings.dedup(input.profileType), unit: strings.dedup(input.unit) }),
+    period: 1,
+    defaultSampleType: strings.dedup(input.profileType),
+    timeNanos: BigInt(Math.round(input.fromMs)) * 1_000_000n,
+    durationNanos: BigInt(Math.max(0, Math.round(input.untilMs - input.fromMs))) * 1_000_000n,
+    sample: samples,
+    location: locations,
+    function: [...functions.values()],
+    stringTable: strings,
+  });
+}
+
+export async function encodePprofGzip(p: Profile): Promise<Buffer> {
+  return gzipAsync(p.encode());
+}
