@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.js';
 
-export type FlagType = 'string' | 'integer' | 'boolean' | 'duration' | 'list';
+export type FlagType = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list';
 
 export interface FlagSpec {
   type: FlagType;
@@ -40,6 +40,12 @@ function convert(flag: string, spec: FlagSpec, raw: string): string | number | b
       } catch (err) {
         throw new UsageError(`--${flag}: ${(err as Error).message}`);
       }
+    case 'size': {
+      const m = /^(\d+)\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?$/i.exec(raw.trim());
+      if (m === null) throw new UsageError(`--${flag} must be a size like 512KiB, 16MiB, 1GiB or a byte count, got "${raw}"`);
+      const unit = (m[2] ?? 'b').toLowerCase()[0] ?? 'b';
+      return Number(m[1]) * ({ b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1);
+    }
     case 'boolean':
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off|)$/i.test(raw)) return false;

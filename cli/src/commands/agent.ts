@@ -1,4 +1,4 @@
-import { startAgent } from '@kiln/agent';
+import type { startAgent } from '@kiln/agent';
 import type { Command } from '../command.js';
 import { logLevelFlag } from '../command.js';
 import { UsageError, type FlagSpecs, type FlagValues } from '../flags.js';
@@ -43,6 +43,7 @@ export const agentCommand: Command = {
   summary: 'Run the node agent: eBPF CPU profiles of every process on this host, symbolized here, as pprof.',
   flags: { ...agentFlags, ...logLevelFlag },
   async run(values, log) {
+    const { startAgent } = await import('@kiln/agent');
     const agent = await startAgent({ ...agentOptions(values), logger: log });
     const signalled = untilSignal(log, () => agent.stop());
     await Promise.race([agent.done, signalled]);

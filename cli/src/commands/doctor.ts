@@ -1,4 +1,4 @@
-import { formatDoctorTable, runDoctor } from '@kiln/agent';
+
 import type { Command } from '../command.js';
 
 export const doctorCommand: Command = {
@@ -12,6 +12,7 @@ export const doctorCommand: Command = {
       process.stderr.write('kiln doctor: loading BPF programs needs root (or CAP_BPF + CAP_PERFMON); run it as root\n');
       return 1;
     }
+    const { formatDoctorTable, runDoctor } = await import('@kiln/agent');
     const report = await runDoctor();
     process.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorTable(report));
     return report.cpuProfiling ? 0 : 1;

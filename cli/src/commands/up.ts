@@ -1,5 +1,4 @@
-import { startAgent, type RunningAgent } from '@kiln/agent';
-import { startServer } from '@kiln/server';
+import type { RunningAgent } from '@kiln/agent';
 import type { Command } from '../command.js';
 import { logLevelFlag } from '../command.js';
 import { untilSignal } from '../shutdown.js';
@@ -11,6 +10,7 @@ export const upCommand: Command = {
   summary: 'All-in-one: the server on embedded storage, the agent on this host and the UI; prints the UI URL.',
   flags: { port: serverFlags.port!, data: serverFlags.data!, frequency: agentFlags.frequency!, 'metrics-port': agentFlags['metrics-port']!, ...logLevelFlag },
   async run(values, log) {
+    const [{ startAgent }, { startServer }] = await Promise.all([import('@kiln/agent'), import('@kiln/server')]);
     const server = await startServer({ ...serverOptions({ ...values, host: '0.0.0.0', retention: 7 * 86_400_000 }), logger: log });
     let agent: RunningAgent | undefined;
     try {
