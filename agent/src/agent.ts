@@ -108,6 +108,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         log.info({ output: opts.output, samples: merged.totalCount, stats: profiler.stats() }, 'profile written');
       }
       await pusher?.close();
+      // What the kernel counted over the whole run, to compare with what reached the sink.
+      log.info({ stats: profiler.stats(), pushed: pusher?.stats() }, 'agent stopped');
       profiler.close();
       metricsServer?.close();
       resolveDone();

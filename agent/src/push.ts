@@ -24,8 +24,11 @@ export class ProfilePusher {
   readonly #queue: Pending[] = [];
   #queuedBytes = 0;
   #sending: Promise<void> | undefined;
+  #sent = 0;
+  #rejected = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #dropped: Counter;
+  #droppedCount = 0;
 
   constructor(opts: PusherOptions) {
     this.#opts = opts;
@@ -38,6 +41,7 @@ export class ProfilePusher {
       const old = this.#queue.shift()!;
       this.#queuedBytes -= old.body.length;
       this.#dropped.inc();
+      this.#droppedCount++;
       this.#opts.logger.warn({ fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued profile');
     }
     this.#queue.push({ body, fromMs, untilMs, attempts: 0 });
@@ -55,7 +59,6 @@ export class ProfilePusher {
         await this.#send(next);
         this.#queue.shift();
         this.#queuedBytes -= next.body.length;
-        this.#opts.metrics.pushed.inc({ sink: 'server' });
       } catch (err) {
         next.attempts++;
         const delay = Math.min(60_000, 500 * 2 ** Math.min(next.attempts, 7)) * (0.5 + Math.random() / 2);
@@ -79,10 +82,17 @@ export class ProfilePusher {
     const res = await fetch(url, { method: 'POST', body: p.body, headers: { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, signal: AbortSignal.timeout(30_000) });
     if (res.status >= 400 && res.status < 500 && res.status !== 429) {
       // The server will never take this one: drop it rather than retry forever.
+      this.#rejected++;
       this.#opts.logger.error({ status: res.status, body: await res.text() }, 'server rejected a profile');
       return;
     }
     if (!res.ok) throw new Error(`server answered ${res.status}`);
+    this.#sent++;
+    this.#opts.metrics.pushed.inc({ sink: 'server' });
+  }
+
+  stats(): { sent: number; rejected: number; dropped: number; queued: number; queuedBytes: number } {
+    return { sent: this.#sent, rejected: this.#rejected, dropped: this.#droppedCount, queued: this.#queue.length, queuedBytes: this.#queuedBytes };
   }
 
   /** Tries to send what is queued for up to `graceMs`, then gives up. */

@@ -87,8 +87,8 @@ export interface KilnServer extends KilnProcess {
 }
 
 /** Starts `kiln server` on a free port with its own data directory and waits for /readyz. */
-export async function startServer(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KilnServer> {
-  const port = await freePort();
+export async function startServer(opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KilnServer> {
+  const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? tempDir('kiln-data-');
   const kiln = runKiln(['server', '--port', String(port), '--data', dataDir, ...(opts.args ?? [])], opts.env);
   const url = `http://127.0.0.1:${port}`;
