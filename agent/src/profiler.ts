@@ -63,14 +63,21 @@ export class Profiler {
 
   /** Drains the kernel's counts into `builder`; returns the number of samples added. */
   collect(builder: PprofBuilder): number {
+    const t0 = performance.now();
     this.#handleEvents();
-    const started = performance.now();
+    const t1 = performance.now();
     const drained = this.#sampler.drain();
     const exited = this.#exited;
     this.#exited = new Set();
+    const t2 = performance.now();
     const added = this.#addSamples(drained, builder);
+    const t3 = performance.now();
     for (const pid of exited) this.#forget(pid);
-    this.#opts.metrics.observeDrain((performance.now() - started) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
+    this.#opts.metrics.observeDrain((t3 - t1) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
+    this.#opts.logger.debug(
+      { rows: drained.samples.length, stacks: drained.stacks.size, samples: added, eventsMs: t1 - t0, drainMs: t2 - t1, symbolizeAndBuildMs: t3 - t2 },
+      'interval collected',
+    );
     return added;
   }
 

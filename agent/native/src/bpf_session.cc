@@ -103,14 +103,14 @@ int on_event(void* ctx, void* data, size_t size) {
 }
 
 // Moves every entry of a hash map into `out` as (key, value) records and empties the map.
-void drain_map(bpf_map* map, std::vector<unsigned char>& out) {
+// `keys` and `values` are scratch space, kept by the caller between drains.
+void drain_map(bpf_map* map, std::vector<unsigned char>& out, std::vector<unsigned char>& keys, std::vector<unsigned char>& values) {
   const size_t key_size = bpf_map__key_size(map);
   const size_t value_size = bpf_map__value_size(map);
-  const size_t record = key_size + value_size;
   const int fd = bpf_map__fd(map);
   const __u32 max = bpf_map__max_entries(map);
-  std::vector<unsigned char> keys(static_cast<size_t>(max) * key_size);
-  std::vector<unsigned char> values(static_cast<size_t>(max) * value_size);
+  keys.resize(static_cast<size_t>(max) * key_size);
+  values.resize(static_cast<size_t>(max) * value_size);
   __u64 token = 0;
   bool first = true;
   for (;;) {
@@ -135,7 +135,6 @@ void drain_map(bpf_map* map, std::vector<unsigned char>& out) {
     }
     bpf_map_delete_elem(fd, next.data());
   }
-  (void)record;
 }
 
 Napi::ArrayBuffer to_array_buffer(Napi::Env env, std::vector<unsigned char>&& bytes) {
@@ -263,8 +262,8 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   usleep(2000);
   std::vector<unsigned char> samples, stacks;
   try {
-    drain_map(drained ? skel_->maps.counts1 : skel_->maps.counts0, samples);
-    drain_map(drained ? skel_->maps.stacks1 : skel_->maps.stacks0, stacks);
+    drain_map(drained ? skel_->maps.counts1 : skel_->maps.counts0, samples, scratch_keys_, scratch_values_);
+    drain_map(drained ? skel_->maps.stacks1 : skel_->maps.stacks0, stacks, scratch_keys_, scratch_values_);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }

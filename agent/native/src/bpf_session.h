@@ -38,6 +38,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   bool sampling_ = false;
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
+  std::vector<unsigned char> scratch_keys_, scratch_values_;
   unsigned cpus_attached_ = 0;
   unsigned cpus_failed_ = 0;
   bool tp_btf_ = false;
