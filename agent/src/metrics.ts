@@ -30,7 +30,9 @@ export class AgentMetrics {
   }
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_' });
+    // The event-loop lag monitor samples every 10 ms by default: 100 wake-ups a second would be
+    // most of an idle agent's CPU. Once a second is plenty for an agent.
+    collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_', eventLoopMonitoringPrecision: 1000 });
   }
 
   observeDrain(seconds: number, session: SessionStats, symbols: SymbolizerStats): void {

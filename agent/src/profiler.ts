@@ -37,9 +37,9 @@ export class Profiler {
     this.#node = opts.node ?? hostname();
     this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle });
     this.#symbolizer = new Symbolizer({ logger: opts.logger });
-    // Capture a new process within ~100 ms of its first sample, so one that lives a second
+    // Capture a new process within ~250 ms of its first sample, so one that lives a second
     // is still symbolized after it exits.
-    this.#eventTimer = setInterval(() => this.#handleEvents(), 100);
+    this.#eventTimer = setInterval(() => this.#handleEvents(), 250);
     this.#eventTimer.unref();
   }
 
