@@ -41,6 +41,21 @@ export interface FunctionId {
   id: string;
   hi: number;
   lo: number;
+  info: FunctionInfo;
+  /** The day (unix days) it was last written to storage; -1: not known to be there. */
+  written: number;
+}
+
+/** A stack hash known to the catalog. */
+export interface StackId {
+  hi: number;
+  lo: number;
+  /** The hash as an unsigned decimal. */
+  id: string;
+  /** The day (unix days) it was last written to storage; -1: not known to be there. */
+  written: number;
+  /** Another stack whose hash shares the low 53 bits (see `Catalog.stackId`). */
+  next: StackId | undefined;
 }
 
 /**
@@ -72,33 +87,77 @@ export function uint64Decimal(hi: number, lo: number): string {
 }
 
 export class Catalog {
-  /** function key → id */
-  readonly functionIds = new BoundedMap<string, FunctionId>(1_000_000);
+  /** function name → the function(s) of that name (usually one) */
+  readonly #functionsByName = new BoundedMap<string, FunctionId | FunctionId[]>(1_000_000);
   /** function id → what it is */
   readonly functions = new BoundedMap<string, FunctionInfo>(1_000_000);
-  /** `hi:lo` of a stack hash → its decimal */
-  readonly stackIds = new BoundedMap<string, string>(1_000_000);
+  /** low 53 bits of a stack hash → the stack(s) */
+  readonly #stackIds = new BoundedMap<number, StackId>(1_000_000);
   /** stack hash → function ids, root first */
   readonly stacks = new BoundedMap<string, readonly string[]>(500_000);
-  /** function id / stack hash → the day (unix days) it was last written */
-  readonly functionWritten = new BoundedMap<string, number>(1_000_000);
-  readonly stackWritten = new BoundedMap<string, number>(1_000_000);
   /** `profileType|fp|hour` keys already written to the series table */
   readonly seriesWritten = new BoundedMap<string, true>(1_000_000);
   /** profile type → unit, as ingested */
   readonly units = new Map<string, string>();
+  /**
+   * Frame names interned for queries (index → name), and each stack as indices into it, root
+   * first. Replaced as a whole (never shrunk in place) past `maxNames`, so a query holding the
+   * old table still reads consistent indices.
+   */
+  names: string[] = [];
+  #nameIndex = new Map<string, number>();
+  stackNames = new BoundedMap<string, Int32Array>(500_000);
+  readonly maxNames = 2_000_000;
 
   functionId(f: FunctionInfo): FunctionId {
-    const key = functionKey(f);
-    let id = this.functionIds.get(key);
-    if (id === undefined) {
-      const d = createHash('md5').update(key).digest();
-      const lo = d.readUInt32LE(0);
-      const hi = d.readUInt32LE(4);
-      id = { id: uint64Decimal(hi, lo), hi, lo };
-      this.functionIds.set(key, id);
-      this.functions.set(id.id, f);
+    return this.functionIdOf(f.name, f.systemName, f.filename);
+  }
+
+  /** The id of a function; looked up by name first, so no key string is built for known functions. */
+  functionIdOf(name: string, systemName: string, filename: string): FunctionId {
+    const e = this.#functionsByName.get(name);
+    if (e !== undefined) {
+      if (!Array.isArray(e)) {
+        if (e.info.systemName === systemName && e.info.filename === filename) return e;
+      } else {
+        for (const x of e) if (x.info.systemName === systemName && x.info.filename === filename) return x;
+      }
     }
+    const info: FunctionInfo = { name, systemName, filename };
+    const d = createHash('md5').update(functionKey(info)).digest();
+    const lo = d.readUInt32LE(0);
+    const hi = d.readUInt32LE(4);
+    const id: FunctionId = { id: uint64Decimal(hi, lo), hi, lo, info, written: -1 };
+    this.functions.set(id.id, info);
+    this.#functionsByName.set(name, e === undefined ? id : Array.isArray(e) ? [...e, id] : [e, id]);
     return id;
+  }
+
+  /** The catalog's entry of a stack hash, created on first sight. */
+  stackId(hi: number, lo: number): StackId {
+    const key = (hi & 0x1fffff) * 4294967296 + lo;
+    const first = this.#stackIds.get(key);
+    for (let e = first; e !== undefined; e = e.next) if (e.hi === hi) return e;
+    const e: StackId = { hi, lo, id: uint64Decimal(hi, lo), written: -1, next: first };
+    this.#stackIds.set(key, e);
+    return e;
+  }
+
+  /** The index of a frame name in `names`. */
+  internName(name: string): number {
+    let i = this.#nameIndex.get(name);
+    if (i === undefined) {
+      if (this.names.length >= this.maxNames) this.resetNames();
+      i = this.names.length;
+      this.names.push(name);
+      this.#nameIndex.set(name, i);
+    }
+    return i;
+  }
+
+  resetNames(): void {
+    this.names = [];
+    this.#nameIndex = new Map();
+    this.stackNames = new BoundedMap<string, Int32Array>(this.stackNames.max);
   }
 }

@@ -7,44 +7,35 @@ export interface RawValueType {
   type: number;
   unit: number;
 }
-export interface RawLabel {
-  key: number;
-  str: number;
-  num: number;
-}
-export interface RawSample {
-  locationId: number[];
-  value: number[];
-  label: RawLabel[];
-}
 export interface RawMapping {
   id: number;
   memoryStart: bigint;
   fileOffset: bigint;
   filename: number;
 }
-export interface RawLine {
-  functionId: number;
-}
-export interface RawLocation {
-  id: number;
-  mappingId: number;
-  address: bigint;
-  line: RawLine[];
-}
-export interface RawFunction {
-  id: number;
-  name: number;
-  systemName: number;
-  filename: number;
-}
+
+/**
+ * A decoded profile as flat arrays of numbers (no object per function, location or sample):
+ * samples stay byte ranges of `buf`, read one at a time by `SampleReader`.
+ */
 export interface RawProfile {
+  buf: Buffer;
   sampleType: RawValueType[];
-  sample: RawSample[];
   mapping: RawMapping[];
-  location: RawLocation[];
-  function: RawFunction[];
-  stringTable: { strings: string[] };
+  strings: string[];
+  fnId: number[];
+  fnName: number[];
+  fnSystemName: number[];
+  fnFilename: number[];
+  locId: number[];
+  locMapping: number[];
+  /** Offset in `buf` of the location's address varint, -1 when it has none. */
+  locAddressAt: number[];
+  /** Lines of location i are lineFunction[locLineStart[i] .. locLineStart[i + 1]). */
+  locLineStart: number[];
+  lineFunction: number[];
+  sampleStart: number[];
+  sampleEnd: number[];
   timeNanos: number;
   durationNanos: number;
 }
@@ -54,7 +45,7 @@ class Reader {
   constructor(
     readonly buf: Buffer,
     start: number,
-    readonly end: number,
+    public end: number,
   ) {
     this.pos = start;
   }
@@ -101,9 +92,10 @@ class Reader {
   repeated(wire: number, out: number[], signed = false): void {
     if (wire === 2) {
       const end = this.length();
-      const r = new Reader(this.buf, this.pos, end);
-      while (r.pos < end) out.push(signed ? r.int64() : r.varint());
-      this.pos = end;
+      const outer = this.end;
+      this.end = end;
+      while (this.pos < end) out.push(signed ? this.int64() : this.varint());
+      this.end = outer;
     } else if (wire === 0) out.push(signed ? this.int64() : this.varint());
     else throw bad(`unexpected wire type ${wire} for a repeated integer`);
   }
@@ -124,33 +116,52 @@ function bad(what: string): IngestError {
 }
 
 export function decodeRawPprof(buf: Buffer): RawProfile {
-  const p: RawProfile = { sampleType: [], sample: [], mapping: [], location: [], function: [], stringTable: { strings: [] }, timeNanos: 0, durationNanos: 0 };
+  const p: RawProfile = {
+    buf,
+    sampleType: [],
+    mapping: [],
+    strings: [],
+    fnId: [],
+    fnName: [],
+    fnSystemName: [],
+    fnFilename: [],
+    locId: [],
+    locMapping: [],
+    locAddressAt: [],
+    locLineStart: [0],
+    lineFunction: [],
+    sampleStart: [],
+    sampleEnd: [],
+    timeNanos: 0,
+    durationNanos: 0,
+  };
   const r = new Reader(buf, 0, buf.length);
+  const m = new Reader(buf, 0, 0);
   while (r.pos < r.end) {
     const tag = r.varint();
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (wire === 2 && field >= 1 && field <= 6) {
       const end = r.length();
-      const m = new Reader(buf, r.pos, end);
       switch (field) {
         case 1:
-          p.sampleType.push(valueType(m));
+          p.sampleType.push(valueType(new Reader(buf, r.pos, end)));
           break;
         case 2:
-          p.sample.push(sample(m));
+          p.sampleStart.push(r.pos);
+          p.sampleEnd.push(end);
           break;
         case 3:
-          p.mapping.push(mapping(m));
+          p.mapping.push(mapping(new Reader(buf, r.pos, end)));
           break;
         case 4:
-          p.location.push(location(m));
+          location(m, r.pos, end, p);
           break;
         case 5:
-          p.function.push(fn(m));
+          fn(m, r.pos, end, p);
           break;
         case 6:
-          p.stringTable.strings.push(buf.toString('utf8', r.pos, end));
+          p.strings.push(cachedString(buf, r.pos, end));
           break;
       }
       r.pos = end;
@@ -158,8 +169,103 @@ export function decodeRawPprof(buf: Buffer): RawProfile {
     else if (field === 10 && wire === 0) p.durationNanos = r.int64();
     else r.skip(wire);
   }
-  if (p.stringTable.strings.length === 0 || p.stringTable.strings[0] !== '') throw bad("the string table must start with ''");
+  if (p.strings.length === 0 || p.strings[0] !== '') throw bad("the string table must start with ''");
   return p;
+}
+
+// Uploads of one fleet repeat the same function names, files and labels: short ASCII strings are
+// decoded once and the same string object is returned for the same bytes (no UTF-8 decoding,
+// and maps keyed by them reuse the hash cached in the string). Bounded: a full slot is replaced.
+const CACHE_SLOTS = 1 << 18;
+const cacheHashes = new Int32Array(CACHE_SLOTS);
+const cacheStrings = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+
+function cachedString(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  if (len === 0) return '';
+  if (len > 256) return buf.toString('utf8', start, end);
+  let h = 0x811c9dc5 ^ len;
+  let bits = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    bits |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  if (bits >= 0x80) return buf.toString('utf8', start, end);
+  h ^= h >>> 15;
+  let slot = h & (CACHE_SLOTS - 1);
+  for (let probe = 0; probe < 4; probe++, slot = (slot + 1) & (CACHE_SLOTS - 1)) {
+    const s = cacheStrings[slot];
+    if (s === undefined) break;
+    if (cacheHashes[slot] !== h || s.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (s.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return s;
+  }
+  const v = buf.toString('latin1', start, end);
+  cacheHashes[slot] = h;
+  cacheStrings[slot] = v;
+  return v;
+}
+
+/** The address of location `i` (0 when it has none). */
+export function locationAddress(p: RawProfile, i: number): bigint {
+  const at = p.locAddressAt[i]!;
+  if (at < 0) return 0n;
+  return new Reader(p.buf, at, p.buf.length).varintBig();
+}
+
+/** One sample at a time, into arrays reused from sample to sample. */
+export class SampleReader {
+  readonly locationIds: number[] = [];
+  readonly values: number[] = [];
+  readonly labelKey: number[] = [];
+  readonly labelStr: number[] = [];
+  readonly #r: Reader;
+  readonly #l: Reader;
+  constructor(readonly p: RawProfile) {
+    this.#r = new Reader(p.buf, 0, 0);
+    this.#l = new Reader(p.buf, 0, 0);
+  }
+  read(i: number): void {
+    const m = this.#r;
+    m.pos = this.p.sampleStart[i]!;
+    m.end = this.p.sampleEnd[i]!;
+    this.locationIds.length = 0;
+    this.values.length = 0;
+    this.labelKey.length = 0;
+    this.labelStr.length = 0;
+    while (m.pos < m.end) {
+      const tag = m.varint();
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 1) m.repeated(wire, this.locationIds);
+      else if (field === 2) m.repeated(wire, this.values, true);
+      else if (field === 3 && wire === 2) {
+        const end = m.length();
+        const l = this.#l;
+        l.pos = m.pos;
+        l.end = end;
+        let key = 0;
+        let str = 0;
+        while (l.pos < l.end) {
+          const t = l.varint();
+          const w = t & 7;
+          if (t >>> 3 === 1 && w === 0) key = l.varint();
+          else if (t >>> 3 === 2 && w === 0) str = l.varint();
+          else l.skip(w);
+        }
+        this.labelKey.push(key);
+        this.labelStr.push(str);
+        m.pos = end;
+      } else m.skip(wire);
+    }
+  }
 }
 
 function valueType(m: Reader): RawValueType {
@@ -172,33 +278,6 @@ function valueType(m: Reader): RawValueType {
     else m.skip(wire);
   }
   return v;
-}
-
-function sample(m: Reader): RawSample {
-  const s: RawSample = { locationId: [], value: [], label: [] };
-  while (m.pos < m.end) {
-    const tag = m.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1) m.repeated(wire, s.locationId);
-    else if (field === 2) m.repeated(wire, s.value, true);
-    else if (field === 3 && wire === 2) {
-      const end = m.length();
-      const l = new Reader(m.buf, m.pos, end);
-      const label = { key: 0, str: 0, num: 0 };
-      while (l.pos < l.end) {
-        const t = l.varint();
-        const w = t & 7;
-        if (t >>> 3 === 1 && w === 0) label.key = l.varint();
-        else if (t >>> 3 === 2 && w === 0) label.str = l.varint();
-        else if (t >>> 3 === 3 && w === 0) label.num = l.int64();
-        else l.skip(w);
-      }
-      s.label.push(label);
-      m.pos = end;
-    } else m.skip(wire);
-  }
-  return s;
 }
 
 function mapping(m: Reader): RawMapping {
@@ -217,44 +296,62 @@ function mapping(m: Reader): RawMapping {
   return x;
 }
 
-function location(m: Reader): RawLocation {
-  const x: RawLocation = { id: 0, mappingId: 0, address: 0n, line: [] };
+function location(m: Reader, start: number, end: number, p: RawProfile): void {
+  m.pos = start;
+  m.end = end;
+  let id = 0;
+  let mappingId = 0;
+  let addressAt = -1;
   while (m.pos < m.end) {
     const tag = m.varint();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 4 && wire === 2) {
-      const end = m.length();
-      const l = new Reader(m.buf, m.pos, end);
+      const lineEnd = m.length();
+      const outer = m.end;
+      m.end = lineEnd;
       let functionId = 0;
-      while (l.pos < l.end) {
-        const t = l.varint();
-        if (t >>> 3 === 1 && (t & 7) === 0) functionId = l.varint();
-        else l.skip(t & 7);
+      while (m.pos < lineEnd) {
+        const t = m.varint();
+        if (t >>> 3 === 1 && (t & 7) === 0) functionId = m.varint();
+        else m.skip(t & 7);
       }
-      x.line.push({ functionId });
-      m.pos = end;
+      m.end = outer;
+      p.lineFunction.push(functionId);
     } else if (wire !== 0) m.skip(wire);
-    else if (field === 1) x.id = m.varint();
-    else if (field === 2) x.mappingId = m.varint();
-    else if (field === 3) x.address = m.varintBig();
-    else m.varint();
+    else if (field === 1) id = m.varint();
+    else if (field === 2) mappingId = m.varint();
+    else if (field === 3) {
+      addressAt = m.pos;
+      m.varint();
+    } else m.varint();
   }
-  return x;
+  p.locId.push(id);
+  p.locMapping.push(mappingId);
+  p.locAddressAt.push(addressAt);
+  p.locLineStart.push(p.lineFunction.length);
 }
 
-function fn(m: Reader): RawFunction {
-  const x: RawFunction = { id: 0, name: 0, systemName: 0, filename: 0 };
+function fn(m: Reader, start: number, end: number, p: RawProfile): void {
+  m.pos = start;
+  m.end = end;
+  let id = 0;
+  let name = 0;
+  let systemName = 0;
+  let filename = 0;
   while (m.pos < m.end) {
     const tag = m.varint();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (wire !== 0) m.skip(wire);
-    else if (field === 1) x.id = m.varint();
-    else if (field === 2) x.name = m.varint();
-    else if (field === 3) x.systemName = m.varint();
-    else if (field === 4) x.filename = m.varint();
+    else if (field === 1) id = m.varint();
+    else if (field === 2) name = m.varint();
+    else if (field === 3) systemName = m.varint();
+    else if (field === 4) filename = m.varint();
     else m.varint();
   }
-  return x;
+  p.fnId.push(id);
+  p.fnName.push(name);
+  p.fnSystemName.push(systemName);
+  p.fnFilename.push(filename);
 }

@@ -1,9 +1,9 @@
 // pprof uploads → rows. Every index is checked: a profile pointing outside its own tables is a 400.
 import { basename } from 'node:path';
-import type { FunctionId, FunctionInfo } from '../catalog.js';
+import type { FunctionId } from '../catalog.js';
 import { SPAN_LABELS, sanitizeLabelName } from './labels.js';
 import { IngestError } from './limits.js';
-import { decodeRawPprof, type RawProfile } from './pprof-decode.js';
+import { decodeRawPprof, locationAddress, SampleReader, type RawProfile } from './pprof-decode.js';
 import type { SampleType, UploadBuilder } from './rows.js';
 
 type Numeric = number | bigint;
@@ -15,7 +15,7 @@ export function decodePprof(bytes: Buffer): RawProfile {
 
 /** Sample types of a profile, validated. */
 export function sampleTypes(p: RawProfile): SampleType[] {
-  const strings = p.stringTable.strings;
+  const strings = p.strings;
   const str = (i: Numeric | undefined): string => stringAt(strings, i, 'sample type');
   if (p.sampleType.length === 0) throw new IngestError(400, 'the pprof profile has no sample types', 'bad_pprof');
   const types = p.sampleType.map((t) => ({ name: str(t.type) || 'samples', unit: str(t.unit) || 'count' }));
@@ -35,84 +35,137 @@ function stringAt(strings: string[], i: Numeric | undefined, what: string): stri
   return strings[n]!;
 }
 
+/** pprof message ids → their index in the profile's arrays (the last one wins, as in a map). */
+class IdIndex {
+  readonly #dense: Int32Array | undefined;
+  readonly #map: Map<number, number> | undefined;
+  constructor(ids: readonly number[]) {
+    let max = 0;
+    let dense = true;
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0) dense = false;
+      else if (id > max) max = id;
+    }
+    if (dense && max <= 4 * ids.length + 64) {
+      this.#dense = new Int32Array(max + 1).fill(-1);
+      for (let i = 0; i < ids.length; i++) this.#dense[ids[i]!] = i;
+    } else {
+      this.#map = new Map();
+      for (let i = 0; i < ids.length; i++) this.#map.set(ids[i]!, i);
+    }
+  }
+  /** The index of `id`, or -1. */
+  get(id: number): number {
+    if (this.#dense !== undefined) return id >= 0 && id < this.#dense.length ? this.#dense[id]! : -1;
+    return this.#map!.get(id) ?? -1;
+  }
+}
+
+interface SeriesOfLabels {
+  keys: number[];
+  strs: number[];
+  series: ReturnType<UploadBuilder['series']>;
+  spanId: string;
+  traceId: string;
+  next: SeriesOfLabels | undefined;
+}
+
 /**
  * Adds the samples of a decoded pprof to `b`. Sample string labels become series labels over
  * `baseLabels` (so one agent upload holds a series per process); `span_id`/`trace_id` go to their columns.
  */
 export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMap<string, string>): void {
-  const strings = p.stringTable.strings;
+  const strings = p.strings;
   const str = (i: Numeric | undefined, what: string): string => stringAt(strings, i, what);
 
-  const functions = new Map<number, FunctionInfo>();
-  for (const f of p.function) {
-    functions.set(num(f.id), {
-      name: str(f.name, 'function name'),
-      systemName: str(f.systemName, 'function system name'),
-      filename: str(f.filename, 'function file name'),
-    });
+  const nFn = p.fnId.length;
+  for (let i = 0; i < nFn; i++) {
+    str(p.fnName[i], 'function name');
+    str(p.fnSystemName[i], 'function system name');
+    str(p.fnFilename[i], 'function file name');
   }
+  const fnIndex = new IdIndex(p.fnId);
+  const fnIds = new Array<FunctionId | undefined>(nFn);
   const mappings = new Map<number, { file: string; start: bigint; offset: bigint }>();
   for (const m of p.mapping) {
     mappings.set(num(m.id), { file: str(m.filename, 'mapping file name'), start: m.memoryStart, offset: m.fileOffset });
   }
-  // Location id → function ids of its lines, innermost first (the pprof order).
-  const locations = new Map<number, FunctionId[]>();
-  const fnIds = new Map<number, FunctionId>();
-  for (const l of p.location) {
-    const ids: FunctionId[] = [];
-    for (const line of l.line) {
-      const fid = num(line.functionId);
-      const fn = functions.get(fid);
-      if (fn === undefined) {
+  // Function ids of each location's lines, innermost first (the pprof order), flattened.
+  const nLoc = p.locId.length;
+  const locStart = new Int32Array(nLoc + 1);
+  const locFrames: FunctionId[] = [];
+  for (let l = 0; l < nLoc; l++) {
+    locStart[l] = locFrames.length;
+    for (let k = p.locLineStart[l]!; k < p.locLineStart[l + 1]!; k++) {
+      const fid = p.lineFunction[k]!;
+      const fi = fnIndex.get(fid);
+      if (fi < 0) {
         if (fid === 0) continue;
-        throw new IngestError(400, `pprof location ${num(l.id)} refers to function ${fid}, which the profile does not define`, 'bad_pprof');
+        throw new IngestError(400, `pprof location ${p.locId[l]} refers to function ${fid}, which the profile does not define`, 'bad_pprof');
       }
-      let id = fnIds.get(fid);
-      if (id === undefined) fnIds.set(fid, (id = b.fn(fn)));
-      ids.push(id);
+      let id = fnIds[fi];
+      if (id === undefined) fnIds[fi] = id = b.fnOf(strings[p.fnName[fi]!]!, strings[p.fnSystemName[fi]!]!, strings[p.fnFilename[fi]!]!);
+      locFrames.push(id);
     }
-    if (ids.length === 0) {
-      const mid = num(l.mappingId);
+    if (locFrames.length === locStart[l]) {
+      const mid = p.locMapping[l]!;
       const m = mappings.get(mid);
       if (mid !== 0 && m === undefined) {
-        throw new IngestError(400, `pprof location ${num(l.id)} refers to mapping ${mid}, which the profile does not define`, 'bad_pprof');
+        throw new IngestError(400, `pprof location ${p.locId[l]} refers to mapping ${mid}, which the profile does not define`, 'bad_pprof');
       }
-      const addr = l.address;
+      const addr = locationAddress(p, l);
       const name = m === undefined ? `[unknown] 0x${addr.toString(16)}` : `[unknown] ${basename(m.file) || '?'}+0x${(addr - m.start + m.offset).toString(16)}`;
-      ids.push(b.fn({ name, systemName: '', filename: '' }));
+      locFrames.push(b.fnOf(name, '', ''));
     }
-    locations.set(num(l.id), ids);
   }
+  locStart[nLoc] = locFrames.length;
+  const locIndex = new IdIndex(p.locId);
 
   const nTypes = p.sampleType.length;
-  const seriesCache = new Map<string, { series: ReturnType<UploadBuilder['series']>; spanId: string; traceId: string }>();
+  // Series by the sample's (key, value) label string indices, hashed.
+  const seriesOf = new Map<number, SeriesOfLabels>();
   const baseSeries = b.series(baseLabels);
-  for (const s of p.sample) {
+  const reader = new SampleReader(p);
+  const frames: FunctionId[] = [];
+  const nSamples = p.sampleStart.length;
+  for (let si = 0; si < nSamples; si++) {
     b.countSample();
-    if (s.value.length !== nTypes) {
-      throw new IngestError(400, `a pprof sample has ${s.value.length} values for ${nTypes} sample types`, 'bad_pprof');
+    reader.read(si);
+    const values = reader.values;
+    if (values.length !== nTypes) {
+      throw new IngestError(400, `a pprof sample has ${values.length} values for ${nTypes} sample types`, 'bad_pprof');
     }
-    const frames: FunctionId[] = [];
-    for (const id of s.locationId) {
-      const ids = locations.get(num(id));
-      if (ids === undefined) throw new IngestError(400, `a pprof sample refers to location ${num(id)}, which the profile does not define`, 'bad_pprof');
-      for (let k = 0; k < ids.length; k++) frames.push(ids[k]!);
+    frames.length = 0;
+    const locationIds = reader.locationIds;
+    for (let j = 0; j < locationIds.length; j++) {
+      const li = locIndex.get(locationIds[j]!);
+      if (li < 0) throw new IngestError(400, `a pprof sample refers to location ${locationIds[j]}, which the profile does not define`, 'bad_pprof');
+      for (let k = locStart[li]!; k < locStart[li + 1]!; k++) frames.push(locFrames[k]!);
     }
     const hash = b.stack(frames);
     let series = baseSeries;
     let spanId = '0';
     let traceId = '0';
-    if (s.label.length > 0) {
-      const labelKey = s.label.map((l) => `${num(l.key)}:${num(l.str)}`).join(',');
-      let cached = seriesCache.get(labelKey);
+    const keys = reader.labelKey;
+    if (keys.length > 0) {
+      const strs = reader.labelStr;
+      let h = keys.length;
+      for (let j = 0; j < keys.length; j++) {
+        h = Math.imul(h ^ keys[j]!, 0x9e3779b1);
+        h = Math.imul(h ^ strs[j]!, 0x85ebca77);
+      }
+      h = (h ^ (h >>> 15)) >>> 0;
+      const first = seriesOf.get(h);
+      let cached = first;
+      while (cached !== undefined && !sameLabels(cached, keys, strs)) cached = cached.next;
       if (cached === undefined) {
         const labels = new Map(baseLabels);
         let span = '0';
         let trace = '0';
-        for (const l of s.label) {
-          if (num(l.str) === 0) continue; // numeric labels are not series labels
-          const key = str(l.key, 'label key');
-          const value = str(l.str, 'label value');
+        for (let j = 0; j < keys.length; j++) {
+          if (strs[j] === 0) continue; // numeric labels are not series labels
+          const key = str(keys[j], 'label key');
+          const value = str(strs[j], 'label value');
           if (SPAN_LABELS.has(key)) {
             if (key === 'span_id') span = hexId(value, 16);
             else trace = hexId(value, 32);
@@ -121,18 +174,24 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
           labels.set(sanitizeLabelName(key), value);
         }
         if ((labels.get('service') ?? '') === '') labels.set('service', baseLabels.get('service') ?? '');
-        cached = { series: b.series(labels), spanId: span, traceId: trace };
-        seriesCache.set(labelKey, cached);
+        cached = { keys: keys.slice(), strs: strs.slice(), series: b.series(labels), spanId: span, traceId: trace, next: first };
+        seriesOf.set(h, cached);
       }
       series = cached.series;
       spanId = cached.spanId;
       traceId = cached.traceId;
     }
     for (let i = 0; i < nTypes; i++) {
-      const v = num(s.value[i]);
+      const v = values[i]!;
       if (v !== 0) b.add(i, series, hash, v, spanId, traceId);
     }
   }
+}
+
+function sameLabels(c: SeriesOfLabels, keys: readonly number[], strs: readonly number[]): boolean {
+  if (c.keys.length !== keys.length) return false;
+  for (let j = 0; j < keys.length; j++) if (c.keys[j] !== keys[j] || c.strs[j] !== strs[j]) return false;
+  return true;
 }
 
 /** A hex span/trace id as an unsigned decimal; '0' when it is not hex of at most `digits` digits. */

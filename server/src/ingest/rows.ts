@@ -1,6 +1,6 @@
 // Turns one upload into rows for the profile tables: samples as TSV lines, plus the functions,
 // stacks and series that storage does not have yet.
-import { hash64, stackHashOf, uint64Decimal, type Catalog, type FunctionId, type FunctionInfo } from '../catalog.js';
+import { hash64, stackHashOf, type Catalog, type FunctionId, type FunctionInfo, type StackId } from '../catalog.js';
 import { checkLabels } from './labels.js';
 import { IngestError, type IngestLimits } from './limits.js';
 
@@ -34,8 +34,10 @@ export interface ProfileRow {
 export interface UploadRows {
   /** TSV lines of kiln_samples (profile_type, service, series_fp, time, stack_hash, value, span_id, trace_id). */
   samples: string[];
-  stacks: Map<string, readonly string[]>;
-  functions: Map<string, FunctionInfo>;
+  /** Stacks storage may not have today: hash → its entry and function ids, root first. */
+  stacks: Map<string, { entry: StackId; frames: readonly string[] }>;
+  /** Functions storage may not have today, by id. */
+  functions: Map<string, FunctionId>;
   series: SeriesRow[];
   profile: ProfileRow;
   /** Sum of values per profile type, for metrics and tests. */
@@ -49,6 +51,8 @@ export interface SeriesRef {
   /** TSV-escaped service. */
   serviceTsv: string;
   labels: ReadonlyMap<string, string>;
+  /** Per sample type of the upload: the start of its TSV rows, once the series has a row of that type. */
+  prefixes: (string | undefined)[];
 }
 
 export interface SampleType {
@@ -67,7 +71,8 @@ export function tsvEscape(s: string): string {
 export class UploadBuilder {
   readonly rows: UploadRows;
   readonly #series = new Map<string, SeriesRef>();
-  readonly #seriesTypes = new Set<string>();
+  readonly #typeUsed: boolean[];
+  readonly #totals: Float64Array;
   readonly #typesTsv: string[];
   readonly #timeS: number;
   readonly #hour: number;
@@ -84,6 +89,8 @@ export class UploadBuilder {
     this.#hour = this.#timeS - (this.#timeS % 3600);
     this.#day = Math.floor(this.#timeS / 86_400);
     this.#typesTsv = types.map((t) => tsvEscape(t.name));
+    this.#typeUsed = types.map(() => false);
+    this.#totals = new Float64Array(types.length);
     this.rows = {
       samples: [],
       stacks: new Map(),
@@ -118,7 +125,7 @@ export class UploadBuilder {
       const clean = new Map(sorted);
       checkLabels(clean, this.limits);
       const service = clean.get('service') ?? '';
-      ref = { fp: hash64(key), service, serviceTsv: tsvEscape(service), labels: clean };
+      ref = { fp: hash64(key), service, serviceTsv: tsvEscape(service), labels: clean, prefixes: this.types.map(() => undefined) };
       this.#series.set(key, ref);
       this.rows.profile.series_fps.push(ref.fp);
     }
@@ -127,8 +134,12 @@ export class UploadBuilder {
 
   /** A function id, recording the function for writing if storage may not have it today. */
   fn(info: FunctionInfo): FunctionId {
-    const id = this.catalog.functionId(info);
-    if (this.catalog.functionWritten.get(id.id) !== this.#day) this.rows.functions.set(id.id, this.catalog.functions.get(id.id) ?? info);
+    return this.fnOf(info.name, info.systemName, info.filename);
+  }
+
+  fnOf(name: string, systemName: string, filename: string): FunctionId {
+    const id = this.catalog.functionIdOf(name, systemName, filename);
+    if (id.written !== this.#day) this.rows.functions.set(id.id, id);
     return id;
   }
 
@@ -144,19 +155,14 @@ export class UploadBuilder {
       this.rows.truncatedStacks++;
     }
     const h = stackHashOf(frames, true);
-    const key = `${h.hi}:${h.lo}`;
-    let hash = this.catalog.stackIds.get(key);
-    if (hash === undefined) {
-      hash = uint64Decimal(h.hi, h.lo);
-      this.catalog.stackIds.set(key, hash);
-    }
-    if (this.catalog.stackWritten.get(hash) !== this.#day || !this.catalog.stacks.has(hash)) {
+    const e = this.catalog.stackId(h.hi, h.lo);
+    if (e.written !== this.#day && !this.rows.stacks.has(e.id)) {
       const rootFirst = new Array<string>(frames.length);
       for (let i = 0; i < frames.length; i++) rootFirst[i] = frames[frames.length - 1 - i]!.id;
-      this.catalog.stacks.set(hash, rootFirst);
-      if (this.catalog.stackWritten.get(hash) !== this.#day) this.rows.stacks.set(hash, rootFirst);
+      this.catalog.stacks.set(e.id, rootFirst);
+      this.rows.stacks.set(e.id, { entry: e, frames: rootFirst });
     }
-    return hash;
+    return e.id;
   }
 
   /** Counts one input sample against the per-profile limit. */
@@ -169,11 +175,11 @@ export class UploadBuilder {
   /** One sample row: `typeIndex` into the upload's sample types. */
   add(typeIndex: number, series: SeriesRef, stackHash: string, value: number, spanId = '0', traceId = '0'): void {
     if (value === 0) return;
-    const type = this.types[typeIndex]!;
-    const seriesKey = `${type.name}|${series.fp}`;
-    if (!this.#seriesTypes.has(seriesKey)) {
-      this.#seriesTypes.add(seriesKey);
-      if (!this.catalog.seriesWritten.has(`${seriesKey}|${this.#hour}`)) {
+    let prefix = series.prefixes[typeIndex];
+    if (prefix === undefined) {
+      const type = this.types[typeIndex]!;
+      this.#typeUsed[typeIndex] = true;
+      if (!this.catalog.seriesWritten.has(`${type.name}|${series.fp}|${this.#hour}`)) {
         this.rows.series.push({
           profile_type: type.name,
           unit: type.unit,
@@ -183,25 +189,26 @@ export class UploadBuilder {
           labels: Object.fromEntries(series.labels),
         });
       }
+      prefix = series.prefixes[typeIndex] = `${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t`;
     }
-    this.rows.samples.push(
-      `${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t${stackHash}\t${Math.round(value)}\t${spanId}\t${traceId}\n`,
-    );
-    this.rows.totals.set(type.name, (this.rows.totals.get(type.name) ?? 0) + value);
+    this.rows.samples.push(`${prefix}${stackHash}\t${Math.round(value)}\t${spanId}\t${traceId}\n`);
+    this.#totals[typeIndex]! += value;
   }
 
   finish(payload: Buffer): UploadRows {
     this.rows.profile.samples = this.#sampleCount;
     this.rows.profile.size = payload.length;
     this.rows.profile.payload_b64 = payload.toString('base64');
-    this.rows.profile.profile_types = this.types.map((t) => t.name).filter((n) => this.rows.samples.length === 0 || [...this.#seriesTypes].some((k) => k.startsWith(`${n}|`)));
+    this.rows.profile.profile_types = this.types.map((t) => t.name).filter((_, i) => this.rows.samples.length === 0 || this.#typeUsed[i]);
+    this.types.forEach((t, i) => this.rows.totals.set(t.name, this.#totals[i]!));
     return this.rows;
   }
 
   /** Marks what this upload wrote as present in storage (after its insert succeeded). */
   static markWritten(catalog: Catalog, rows: UploadRows): void {
-    for (const id of rows.functions.keys()) catalog.functionWritten.set(id, dayOf(rows));
-    for (const hash of rows.stacks.keys()) catalog.stackWritten.set(hash, dayOf(rows));
+    const day = dayOf(rows);
+    for (const f of rows.functions.values()) f.written = day;
+    for (const s of rows.stacks.values()) s.entry.written = day;
     for (const s of rows.series) {
       catalog.seriesWritten.set(`${s.profile_type}|${s.series_fp}|${s.hour}`, true);
       catalog.units.set(s.profile_type, s.unit);

@@ -6,7 +6,7 @@ import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
 import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
 import type { TimeRange } from './time.js';
-import { buildTree, renderFlamebearer, type RenderResult, type StackInput } from './tree.js';
+import { renderFlamebearer, type RenderResult } from './tree.js';
 
 export interface Selection {
   selector: Selector;
@@ -88,29 +88,56 @@ export class QueryEngine {
     return { hashes: keys, left: cols[0]!, right: cols[1]! };
   }
 
-  /** Names (root first) of stacks, via the catalog and storage. */
-  async stackNames(hashes: readonly string[]): Promise<Map<string, string[]>> {
-    const stacks = await resolveStacks(this.client, this.catalog, hashes);
-    const ids = new Set<string>();
-    for (const frames of stacks.values()) for (const f of frames) ids.add(f);
-    const fns = await resolveFunctions(this.client, this.catalog, ids);
-    const out = new Map<string, string[]>();
-    for (const [h, frames] of stacks) out.set(h, frames.map((f) => fns.get(f)!.name));
-    return out;
+  /**
+   * Each stack's frame names (root first) as indices into the returned `names`, from the
+   * catalog; stacks it does not hold are read from storage once and kept.
+   */
+  async stackSeqs(hashes: readonly string[]): Promise<{ names: readonly string[]; seqs: Int32Array[] }> {
+    for (;;) {
+      const { catalog } = this;
+      const names = catalog.names;
+      const table = catalog.stackNames;
+      const seqs = new Array<Int32Array>(hashes.length);
+      const missing: number[] = [];
+      for (let i = 0; i < hashes.length; i++) {
+        const seq = table.get(hashes[i]!);
+        if (seq === undefined) missing.push(i);
+        else seqs[i] = seq;
+      }
+      if (missing.length > 0) {
+        const stacks = await resolveStacks(this.client, catalog, missing.map((i) => hashes[i]!));
+        const ids = new Set<string>();
+        for (const frames of stacks.values()) for (const f of frames) ids.add(f);
+        const fns = await resolveFunctions(this.client, catalog, ids);
+        // The name table was replaced while we waited: start again on the new one.
+        if (catalog.names !== names) continue;
+        const nameOfId = new Map<string, number>();
+        for (const [id, f] of fns) nameOfId.set(id, catalog.internName(f.name));
+        if (catalog.names !== names) continue;
+        for (const i of missing) {
+          const h = hashes[i]!;
+          const frames = stacks.get(h);
+          const seq = frames === undefined ? Int32Array.of(catalog.internName('[unknown stack]')) : Int32Array.from(frames, (f) => nameOfId.get(f)!);
+          if (catalog.names !== names) break;
+          if (frames !== undefined) table.set(h, seq);
+          seqs[i] = seq;
+        }
+        if (catalog.names !== names) continue;
+      }
+      return { names, seqs };
+    }
   }
 
   async flamegraph(sel: Selection, maxNodes: number): Promise<RenderResult> {
     const { hashes, values } = await this.stackTotals(sel);
-    const names = await this.stackNames(hashes);
-    const inputs: StackInput[] = hashes.map((h, i) => ({ names: names.get(h) ?? ['[unknown stack]'], left: values[i]!, right: 0 }));
-    return renderFlamebearer(buildTree(inputs), maxNodes, false);
+    const { names, seqs } = await this.stackSeqs(hashes);
+    return renderFlamebearer(names, { seqs, left: values }, maxNodes, false);
   }
 
   async diff(left: Selection, right: Selection, maxNodes: number): Promise<RenderResult> {
     const t = await this.stackTotals2(left, right);
-    const names = await this.stackNames(t.hashes);
-    const inputs: StackInput[] = t.hashes.map((h, i) => ({ names: names.get(h) ?? ['[unknown stack]'], left: t.left[i]!, right: t.right[i]! }));
-    return renderFlamebearer(buildTree(inputs), maxNodes, true);
+    const { names, seqs } = await this.stackSeqs(t.hashes);
+    return renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true);
   }
 
   /** Per (series, stack) totals with the series labels and each stack's functions: what a pprof export needs. */

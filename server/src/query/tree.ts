@@ -1,35 +1,25 @@
-// Merged call trees and Pyroscope's flamebearer layout, built from aggregated stacks with typed
-// arrays: stacks are sorted by their frame-name sequence, so the tree comes out in depth-first
-// order with siblings sorted by name, without a hash map per node.
-
-export interface StackInput {
-  /** Frame names, root first. */
-  names: readonly string[];
-  left: number;
-  /** Second side of a diff; 0 for a single flame graph. */
-  right: number;
-}
+// Merged call trees and Pyroscope's flamebearer layout, built in one pass over typed arrays.
+// Stacks arrive as sequences of interned frame-name indices (root first, from the catalog) with
+// their values; the prefix tree is keyed by (parent node, name) in an open-addressing hash table,
+// totals are summed bottom-up, the `maxNodes` cut is a partial selection plus one linear scan,
+// and the levels are emitted by a depth-first walk with siblings sorted by name.
 
 export const ROOT_NAME = 'total';
 export const OTHER_NAME = 'other';
 
-class Growable {
-  a: Float64Array;
-  constructor(n: number) {
-    this.a = new Float64Array(Math.max(16, n));
-  }
-  ensure(n: number): void {
-    if (n <= this.a.length) return;
-    const b = new Float64Array(Math.max(n, this.a.length * 2));
-    b.set(this.a);
-    this.a = b;
-  }
+/** Aggregated stacks of one selection (or two, for a diff). */
+export interface StackTable {
+  /** Frame names as indices into `names`, root first; one per stack. */
+  seqs: readonly Int32Array[];
+  left: Float64Array;
+  /** Second side of a diff; absent for a single flame graph. */
+  right?: Float64Array;
 }
 
-/** A call tree in depth-first order; node 0 is the root. */
+/** A call tree; node 0 is the root, every parent has a smaller index than its children. */
 export interface CallTree {
   size: number;
-  names: string[];
+  /** Frame-name index of each node (-2 for the root). */
   name: Int32Array;
   parent: Int32Array;
   depth: Int32Array;
@@ -39,65 +29,79 @@ export interface CallTree {
   totalR: Float64Array;
 }
 
-export function buildTree(stacks: readonly StackInput[]): CallTree {
-  // Names sorted so that sorting stacks by name index sorts siblings by name.
-  const set = new Set<string>();
-  for (const s of stacks) for (const n of s.names) set.add(n);
-  const names = [ROOT_NAME, ...[...set].sort()];
-  const index = new Map<string, number>();
-  names.forEach((n, i) => {
-    if (i > 0) index.set(n, i);
-  });
-  const seqs = stacks.map((s) => Int32Array.from(s.names, (n) => index.get(n)!));
-  const order = Array.from(seqs.keys()).sort((x, y) => {
-    const a = seqs[x]!;
-    const b = seqs[y]!;
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-    return a.length - b.length;
-  });
+const ROOT = -2;
+const OTHER = -1;
 
-  let cap = 1024;
+/** Merges stacks into a call tree (siblings not ordered yet). */
+export function buildTree(t: StackTable): CallTree {
+  const { seqs, left, right } = t;
+  let frames = 0;
+  for (const s of seqs) frames += s.length;
+  let cap = Math.max(64, Math.min(frames + 1, 1 << 16));
   let name = new Int32Array(cap);
   let parent = new Int32Array(cap);
   let depth = new Int32Array(cap);
-  const selfL = new Growable(cap);
-  const selfR = new Growable(cap);
-  let size = 1;
-  name[0] = 0;
+  let selfL = new Float64Array(cap);
+  let selfR = new Float64Array(right === undefined ? 0 : cap);
+  // (parent, name) → node + 1; 0 is empty. Kept at most half full.
+  let mask = nextPow2(cap * 2) - 1;
+  let table = new Int32Array(mask + 1);
+  name[0] = ROOT;
   parent[0] = -1;
-  const path: number[] = [0];
-  let prev: Int32Array = new Int32Array(0);
-  for (const si of order) {
-    const seq = seqs[si]!;
-    let k = 0;
-    const n = Math.min(prev.length, seq.length);
-    while (k < n && prev[k] === seq[k]) k++;
-    path.length = k + 1;
-    for (let d = k; d < seq.length; d++) {
-      if (size === cap) {
-        cap *= 2;
-        name = grow(name, cap);
-        parent = grow(parent, cap);
-        depth = grow(depth, cap);
-      }
-      selfL.ensure(cap);
-      selfR.ensure(cap);
-      name[size] = seq[d]!;
-      parent[size] = path[d]!;
-      depth[size] = d + 1;
-      path.push(size);
-      size++;
+  let size = 1;
+
+  const rehash = (): void => {
+    mask = nextPow2(cap * 2) - 1;
+    table = new Int32Array(mask + 1);
+    for (let i = 1; i < size; i++) {
+      let h = slot(parent[i]!, name[i]!) & mask;
+      while (table[h] !== 0) h = (h + 1) & mask;
+      table[h] = i + 1;
     }
-    const leaf = path[seq.length]!;
-    selfL.a[leaf]! += stacks[si]!.left;
-    selfR.a[leaf]! += stacks[si]!.right;
-    prev = seq;
+  };
+
+  for (let s = 0; s < seqs.length; s++) {
+    const seq = seqs[s]!;
+    let node = 0;
+    for (let k = 0; k < seq.length; k++) {
+      const n = seq[k]!;
+      let h = slot(node, n) & mask;
+      let child = -1;
+      for (;;) {
+        const e = table[h]!;
+        if (e === 0) break;
+        if (parent[e - 1] === node && name[e - 1] === n) {
+          child = e - 1;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+      if (child < 0) {
+        if (size === cap) {
+          cap *= 2;
+          name = growI(name, cap);
+          parent = growI(parent, cap);
+          depth = growI(depth, cap);
+          selfL = growF(selfL, cap);
+          if (right !== undefined) selfR = growF(selfR, cap);
+          rehash();
+          h = slot(node, n) & mask;
+          while (table[h] !== 0) h = (h + 1) & mask;
+        }
+        child = size++;
+        name[child] = n;
+        parent[child] = node;
+        depth[child] = depth[node]! + 1;
+        table[h] = child + 1;
+      }
+      node = child;
+    }
+    selfL[node]! += left[s]!;
+    if (right !== undefined) selfR[node]! += right[s]!;
   }
-  selfL.ensure(size);
-  selfR.ensure(size);
-  const sl = selfL.a.subarray(0, size);
-  const sr = selfR.a.subarray(0, size);
+
+  const sl = selfL.subarray(0, size);
+  const sr = right === undefined ? new Float64Array(size) : selfR.subarray(0, size);
   const tl = Float64Array.from(sl);
   const tr = Float64Array.from(sr);
   for (let i = size - 1; i > 0; i--) {
@@ -105,11 +109,30 @@ export function buildTree(stacks: readonly StackInput[]): CallTree {
     tl[p]! += tl[i]!;
     tr[p]! += tr[i]!;
   }
-  return { size, names, name: name.subarray(0, size), parent: parent.subarray(0, size), depth: depth.subarray(0, size), selfL: sl, totalL: tl, selfR: sr, totalR: tr };
+  return { size, name: name.subarray(0, size), parent: parent.subarray(0, size), depth: depth.subarray(0, size), selfL: sl, totalL: tl, selfR: sr, totalR: tr };
 }
 
-function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+function slot(parent: number, name: number): number {
+  let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(name + 0x632be5ab, 0x85ebca77);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 13);
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function growI(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function growF(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
   b.set(a);
   return b;
 }
@@ -130,86 +153,174 @@ export interface RenderResult {
   rightTicks: number;
 }
 
+// Reused between calls (rendering is synchronous). `seenAt`: name index → the last call that
+// saw it. `ranks`: name index → rank in string order, for the first `ranked` names of `rankedOf`.
+let seenAt = new Int32Array(1024);
+let generation = 0;
+let ranks = new Int32Array(0);
+let ranked = 0;
+let rankedOf: readonly string[] | undefined;
+
+const byString = (names: readonly string[]) => (a: number, b: number): number => {
+  const x = names[a]!;
+  const y = names[b]!;
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 /**
- * The flamebearer of a tree with at most `maxNodes` nodes (root and `other` nodes included):
- * the heaviest nodes are kept, the rest of each parent's children become one `other` child, so
- * every total (numTicks included) stays exact. `diff` gives septuples, else quadruples.
+ * Ranks (string order: UTF-16 code units, as Array.prototype.sort) of the names used by the
+ * tree's nodes. All names are ranked once and reused while no new name is used; when the table
+ * is much larger than what a tree uses, only the used names are sorted.
  */
-export function renderFlamebearer(tree: CallTree, maxNodes: number, diff: boolean): RenderResult {
-  const { size, parent, depth } = tree;
-  const weight = diff ? new Float64Array(size).map((_, i) => tree.totalL[i]! + tree.totalR[i]!) : tree.totalL;
+function nameRanks(names: readonly string[], name: Int32Array): Int32Array {
+  if (seenAt.length < names.length) seenAt = new Int32Array(Math.max(names.length, seenAt.length * 2));
+  if (++generation === 0x7fffffff) {
+    seenAt.fill(0);
+    generation = 1;
+  }
+  const used: number[] = [];
+  let max = -1;
+  for (let i = 1; i < name.length; i++) {
+    const n = name[i]!;
+    if (seenAt[n] !== generation) {
+      seenAt[n] = generation;
+      used.push(n);
+      if (n > max) max = n;
+    }
+  }
+  if (rankedOf === names && max < ranked) return ranks;
+  if (names.length <= 4 * used.length + 1024) {
+    const all = Array.from({ length: names.length }, (_, i) => i).sort(byString(names));
+    ranks = new Int32Array(names.length);
+    for (let r = 0; r < all.length; r++) ranks[all[r]!] = r;
+    ranked = names.length;
+    rankedOf = names;
+    return ranks;
+  }
+  used.sort(byString(names));
+  const local = new Int32Array(max + 1);
+  for (let r = 0; r < used.length; r++) local[used[r]!] = r;
+  return local;
+}
+
+/**
+ * The flamebearer of the merged `stacks` with at most `maxNodes` nodes (root and `other` nodes
+ * included): the heaviest nodes are kept (ties: shallower first, then depth-first order), the rest
+ * of each parent's children become one `other` child, so every total (numTicks included) stays
+ * exact. Siblings are sorted by name. `diff` gives septuples, else quadruples.
+ */
+export function renderFlamebearer(names: readonly string[], stacks: StackTable, maxNodes: number, diff: boolean): RenderResult {
+  const tree = buildTree(stacks);
+  const { size, parent, depth, name, totalL, totalR, selfL, selfR } = tree;
+
+  // Sibling order: frame names ranked by string order (UTF-16 code units, as Array.prototype.sort).
+  const rank = nameRanks(names, name);
+  // Children of each node (CSR), sorted by name.
+  const childStart = new Int32Array(size + 1);
+  for (let i = 1; i < size; i++) childStart[parent[i]! + 1]!++;
+  for (let i = 0; i < size; i++) childStart[i + 1]! += childStart[i]!;
+  const children = new Int32Array(Math.max(0, size - 1));
+  const fill = childStart.slice(0, size);
+  for (let i = 1; i < size; i++) children[fill[parent[i]!]!++] = i;
+  for (let p = 0; p < size; p++) {
+    const a = childStart[p]!;
+    const b = childStart[p + 1]!;
+    if (b - a < 2) continue;
+    if (b - a <= 24) {
+      for (let i = a + 1; i < b; i++) {
+        const c = children[i]!;
+        const rc = rank[name[c]!]!;
+        let j = i - 1;
+        while (j >= a && rank[name[children[j]!]!]! > rc) {
+          children[j + 1] = children[j]!;
+          j--;
+        }
+        children[j + 1] = c;
+      }
+    } else {
+      children.subarray(a, b).sort((x, y) => rank[name[x]!]! - rank[name[y]!]!);
+    }
+  }
+
   const kept = new Uint8Array(size);
   let truncated = false;
   if (size <= maxNodes) {
     kept.fill(1);
   } else {
     truncated = true;
-    // Heaviest first; on ties the shallower node first, so a parent always precedes its children.
-    const order = Int32Array.from({ length: size }, (_, i) => i).sort((a, b) => weight[b]! - weight[a]! || depth[a]! - depth[b]! || a - b);
-    // The largest k whose top-k nodes plus one `other` per parent losing children fit in maxNodes.
-    const hasOther = new Uint8Array(size);
-    const fits = (k: number): boolean => {
-      kept.fill(0);
-      hasOther.fill(0);
-      for (let j = 0; j < k; j++) kept[order[j]!] = 1;
-      let others = 0;
-      for (let i = 1; i < size; i++) {
-        const p = parent[i]!;
-        if (!kept[i] && kept[p] && !hasOther[p]) {
-          hasOther[p] = 1;
-          others++;
-        }
-      }
-      return k + others <= maxNodes;
-    };
-    let lo = 1;
-    let hi = Math.min(size, Math.max(1, maxNodes));
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(mid)) lo = mid;
-      else hi = mid - 1;
+    // Depth-first (pre-order) rank of every node: the final tie-break.
+    const dfs = new Int32Array(size);
+    const walk = new Int32Array(size);
+    let top = 0;
+    let next = 0;
+    walk[top++] = 0;
+    while (top > 0) {
+      const n = walk[--top]!;
+      dfs[n] = next++;
+      for (let j = childStart[n + 1]! - 1; j >= childStart[n]!; j--) walk[top++] = children[j]!;
     }
-    fits(lo);
+    let weight = totalL;
+    if (diff) {
+      weight = new Float64Array(size);
+      for (let i = 0; i < size; i++) weight[i] = totalL[i]! + totalR[i]!;
+    }
+    // Only the `maxNodes` heaviest nodes (and ties with the last of them) can be kept.
+    const threshold = kthLargest(weight.slice(), Math.min(maxNodes, size));
+    let m = 0;
+    for (let i = 0; i < size; i++) if (weight[i]! >= threshold) m++;
+    const order = new Int32Array(m);
+    m = 0;
+    for (let i = 0; i < size; i++) if (weight[i]! >= threshold) order[m++] = i;
+    order.sort((a, b) => weight[b]! - weight[a]! || depth[a]! - depth[b]! || dfs[a]! - dfs[b]!);
+    // Keep the longest prefix of `order` whose nodes plus one `other` per parent that loses
+    // children fit; that count only grows with the prefix, so one scan finds it.
+    const keptChildren = new Int32Array(size);
+    let count = 0;
+    for (let j = 0; j < order.length; j++) {
+      const n = order[j]!;
+      const p = parent[n]!;
+      const gains = keptChildren[n]! < childStart[n + 1]! - childStart[n]! ? 1 : 0;
+      const fills = p >= 0 && kept[p] === 1 && keptChildren[p]! + 1 === childStart[p + 1]! - childStart[p]! ? 1 : 0;
+      const after = count + 1 + gains - fills;
+      if (after > maxNodes && j > 0) break;
+      kept[n] = 1;
+      if (p >= 0) keptChildren[p]!++;
+      count = after;
+    }
   }
 
-  // Children lists in depth-first order (siblings by name), plus the `other` aggregate per parent.
-  const firstChild = new Int32Array(size).fill(-1);
-  const lastChild = new Int32Array(size).fill(-1);
-  const nextSibling = new Int32Array(size).fill(-1);
+  // `other` per kept parent: the totals of its children that were cut.
   const otherL = new Float64Array(size);
   const otherR = new Float64Array(size);
-  for (let i = 1; i < size; i++) {
-    const p = parent[i]!;
-    if (!kept[p]) continue;
-    if (!kept[i]) {
-      otherL[p]! += tree.totalL[i]!;
-      otherR[p]! += tree.totalR[i]!;
-      continue;
+  if (truncated) {
+    for (let i = 1; i < size; i++) {
+      const p = parent[i]!;
+      if (kept[p] && !kept[i]) {
+        otherL[p]! += totalL[i]!;
+        otherR[p]! += totalR[i]!;
+      }
     }
-    if (lastChild[p] === -1) firstChild[p] = i;
-    else nextSibling[lastChild[p]!] = i;
-    lastChild[p] = i;
   }
 
-  const nameMap = new Map<number, number>();
+  // Output names in order of first use; `total` first.
+  const outIndex = new Map<number, number>();
   const outNames: string[] = [];
   const nameOf = (idx: number): number => {
-    let o = nameMap.get(idx);
+    let o = outIndex.get(idx);
     if (o === undefined) {
       o = outNames.length;
-      outNames.push(idx === -1 ? OTHER_NAME : tree.names[idx]!);
-      nameMap.set(idx, o);
+      outNames.push(idx === ROOT ? ROOT_NAME : idx === OTHER ? OTHER_NAME : names[idx]!);
+      outIndex.set(idx, o);
     }
     return o;
   };
-  nameOf(0);
 
   const levels: number[][] = [];
   const endL: number[] = [];
   const endR: number[] = [];
   let maxSelf = 0;
   let nodes = 0;
-  const emit = (d: number, xl: number, tl: number, sl: number, xr: number, tr: number, sr: number, nameIdx: number) => {
+  const emit = (d: number, xl: number, tl: number, sl: number, xr: number, tr: number, sr: number, nameIdx: number): void => {
     while (levels.length <= d) {
       levels.push([]);
       endL.push(0);
@@ -220,35 +331,64 @@ export function renderFlamebearer(tree: CallTree, maxNodes: number, diff: boolea
     else level.push(xl - endL[d]!, tl, sl, nameIdx);
     endL[d] = xl + tl;
     endR[d] = xr + tr;
-    maxSelf = Math.max(maxSelf, sl, diff ? sr : 0);
+    if (sl > maxSelf) maxSelf = sl;
+    if (diff && sr > maxSelf) maxSelf = sr;
     nodes++;
   };
 
-  // Iterative pre-order walk; `other` is visited after its parent's kept children.
-  type Item = { node: number; xl: number; xr: number; d: number };
-  const stack: Item[] = [{ node: 0, xl: 0, xr: 0, d: 0 }];
-  while (stack.length > 0) {
-    const { node, xl, xr, d } = stack.pop()!;
+  // Pre-order walk of the kept nodes; a parent's `other` (encoded -parent-1) after its kept children.
+  const cap = size * 2 + 1;
+  const stackNode = new Int32Array(cap);
+  const stackXL = new Float64Array(cap);
+  const stackXR = new Float64Array(cap);
+  let top = 0;
+  stackNode[top] = 0;
+  stackXL[top] = 0;
+  stackXR[top] = 0;
+  top++;
+  const pending = new Int32Array(size);
+  while (top > 0) {
+    top--;
+    const node = stackNode[top]!;
+    const xl = stackXL[top]!;
+    const xr = stackXR[top]!;
     if (node < 0) {
       const p = -node - 1;
-      emit(d, xl, otherL[p]!, otherL[p]!, xr, otherR[p]!, otherR[p]!, nameOf(-1));
+      emit(depth[p]! + 1, xl, otherL[p]!, otherL[p]!, xr, otherR[p]!, otherR[p]!, nameOf(OTHER));
       continue;
     }
-    emit(d, xl, tree.totalL[node]!, tree.selfL[node]!, xr, tree.totalR[node]!, tree.selfR[node]!, nameOf(tree.name[node]!));
-    const children: Item[] = [];
+    emit(depth[node]!, xl, totalL[node]!, selfL[node]!, xr, totalR[node]!, selfR[node]!, nameOf(name[node]!));
+    // Children left to right, pushed in reverse so the leftmost is visited first.
+    let n = 0;
     let cl = xl;
     let cr = xr;
-    for (let c = firstChild[node]!; c !== -1; c = nextSibling[c]!) {
-      children.push({ node: c, xl: cl, xr: cr, d: d + 1 });
-      cl += tree.totalL[c]!;
-      cr += tree.totalR[c]!;
+    for (let j = childStart[node]!; j < childStart[node + 1]!; j++) {
+      const c = children[j]!;
+      if (!kept[c]) continue;
+      pending[n++] = c;
     }
-    if (otherL[node]! > 0 || otherR[node]! > 0) children.push({ node: -node - 1, xl: cl, xr: cr, d: d + 1 });
-    for (let j = children.length - 1; j >= 0; j--) stack.push(children[j]!);
+    const hasOther = otherL[node]! > 0 || otherR[node]! > 0;
+    let w = top + n + (hasOther ? 1 : 0);
+    top = w;
+    for (let k = 0; k < n; k++) {
+      const c = pending[k]!;
+      w--;
+      stackNode[w] = c;
+      stackXL[w] = cl;
+      stackXR[w] = cr;
+      cl += totalL[c]!;
+      cr += totalR[c]!;
+    }
+    if (hasOther) {
+      w--;
+      stackNode[w] = -node - 1;
+      stackXL[w] = cl;
+      stackXR[w] = cr;
+    }
   }
 
-  const leftTicks = tree.totalL[0] ?? 0;
-  const rightTicks = tree.totalR[0] ?? 0;
+  const leftTicks = totalL[0] ?? 0;
+  const rightTicks = totalR[0] ?? 0;
   return {
     flamebearer: { names: outNames, levels, numTicks: diff ? leftTicks + rightTicks : leftTicks, maxSelf },
     truncated,
@@ -256,4 +396,40 @@ export function renderFlamebearer(tree: CallTree, maxNodes: number, diff: boolea
     leftTicks,
     rightTicks,
   };
+}
+
+/** The k-th largest value of `a` (1-based), reordering `a` (quickselect). */
+export function kthLargest(a: Float64Array, k: number): number {
+  // The (n-k)-th smallest, 0-based.
+  const target = a.length - k;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot.
+    let x = a[lo]!;
+    let y = a[mid]!;
+    let z = a[hi]!;
+    if (x > y) [x, y] = [y, x];
+    if (y > z) [y, z] = [z, y];
+    if (x > y) [x, y] = [y, x];
+    const pivot = y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
 }

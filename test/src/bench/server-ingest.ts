@@ -28,6 +28,8 @@ const avgBytes = payloads.flat().reduce((s, p) => s + p.gz.length, 0) / (agents 
 console.log(`profile: ${events} samples → ${avgRows.toFixed(0)} (process, stack) rows × 2 types, ${(avgBytes / 1024).toFixed(1)} KiB gzipped`);
 
 const server = await startServer();
+const cpuSeconds = async (): Promise<number> => Number(/^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
+const cpuBefore = await cpuSeconds();
 const latencies: number[] = [];
 let uploads = 0;
 let rowsStored = 0;
@@ -64,6 +66,8 @@ const elapsed = (performance.now() - started) / 1000;
 const metrics = await (await fetch(`${server.url}/metrics`)).text();
 await server.stop();
 const batches = Number(/kiln_ingest_batch_uploads_count (\d+)/.exec(metrics)?.[1] ?? 0);
+const serverCpu = Number(/^process_cpu_seconds_total (\S+)/m.exec(metrics)?.[1] ?? NaN) - cpuBefore;
+const insertSeconds = Number(/kiln_ingest_insert_duration_seconds_sum\{result="ok"\} (\S+)/.exec(metrics)?.[1] ?? NaN);
 const rowsPerBatch = rowsStored / Math.max(1, batches);
 
 // The physical limit: the same rows into chDB (same table definition) by a minimal script, in batches of the server's size.
@@ -95,6 +99,7 @@ const rawRate = rowsStored / rawElapsed;
 console.log(`\nkiln server (HTTP /ingest, pprof decode, dedup, batched insert), ${elapsed.toFixed(1)} s:`);
 console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches (${rowsPerBatch.toFixed(0)} rows each)`);
 console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
-console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`);
+console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
+console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second`);
 console.log(`straight into chDB (minimal script, same rows and batch size): ${Math.round(rawRate)} rows/s in ${rawElapsed.toFixed(1)} s`);
 console.log(`ratio server / raw insert: ${(serverRate / rawRate).toFixed(2)}x`);

@@ -1,0 +1,91 @@
+// Known profiles for the UI tests, pushed through Pyroscope's `POST /ingest` (folded format).
+// Each seeding function is the one place to swap when the data comes from elsewhere (e.g. real
+// agent-profiled workload runs told apart by OTEL_RESOURCE_ATTRIBUTES=service.version=...).
+
+/** Pushes folded stacks (`a;b;c 100` lines) as `name` (`APP{k=v,...}`) for [fromS, untilS]. */
+export async function ingestFolded(serverUrl: string, name: string, lines: readonly string[], fromS: number, untilS: number): Promise<void> {
+  const q = new URLSearchParams({ name, from: String(fromS), until: String(untilS), format: 'folded', sampleRate: '100', spyName: 'kiln-test' });
+  const res = await fetch(`${serverUrl}/ingest?${q}`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'text/plain' } });
+  if (!res.ok) throw new Error(`POST /ingest ${name}: ${res.status} ${await res.text()}`);
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Several minutes of one profile, spread over `minutes` 10-second uploads ending `endAgoS`
+ * seconds ago (so the timeline has a shape).
+ */
+async function spread(serverUrl: string, name: string, lines: readonly string[], minutes: number, endAgoS: number): Promise<void> {
+  const end = nowS() - endAgoS;
+  const uploads = Math.max(1, Math.round((minutes * 60) / 60));
+  for (let i = 0; i < uploads; i++) {
+    const until = end - (uploads - 1 - i) * 60;
+    await ingestFolded(serverUrl, name, lines, until - 10, until);
+  }
+}
+
+/** What the explore tests assert on. */
+export const EXPLORE = {
+  service: 'shop',
+  /** The hot function: ~45% of all samples, all self time. */
+  hot: 'crc32_update',
+  hotShare: 0.45,
+  /** Callers of `hot` (sandwich view). */
+  hotCallers: ['checksum_block', 'verify_upload'],
+  lines: [
+    'main;http_serve;handle_request;parse_json 120',
+    'main;http_serve;handle_request;render_page;template_exec 180',
+    'main;http_serve;handle_request;checksum_block;crc32_update 300',
+    'main;worker_loop;verify_upload;crc32_update 150',
+    'main;worker_loop;verify_upload;read_file;vfs_read [kernel.kallsyms] 60',
+    'main;worker_loop;compress;deflate_slow 90',
+    'main;gc_collect;runtime.scanobject 50',
+    'main;worker_loop;JS:*transform /app/lib/transform.js:41:7 50',
+  ],
+} as const;
+
+/** One service with the known profile above, over the last ~15 minutes. */
+export async function seedExploreData(serverUrl: string): Promise<void> {
+  await spread(serverUrl, `${EXPLORE.service}{version=v7,pod=shop-0}`, EXPLORE.lines, 10, 30);
+  // Thousands of label values elsewhere: the pickers must stay usable.
+  const noisy = Array.from({ length: 3000 }, (_, i) => `noise-${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < noisy.length; i += 500) {
+    await Promise.all(noisy.slice(i, i + 500).map((pod) => ingestFolded(serverUrl, `noise{pod=${pod}}`, ['main;idle 1'], nowS() - 120, nowS() - 110)));
+  }
+}
+
+/** What the compare and deploys tests assert on. */
+export const COMPARE = {
+  service: 'checkout',
+  left: 'v1',
+  right: 'v2',
+  /** Rises from 10% (v1) to 40% (v2) of samples. */
+  regressed: 'compute_discounts',
+  leftShare: 0.1,
+  rightShare: 0.4,
+  /** Only in v2. */
+  added: 'fraud_score_v2',
+} as const;
+
+/**
+ * Two versions of one service: `compute_discounts` from ~10% to ~40%, `fraud_score_v2` only in
+ * v2. v1 ran 50 to 40 minutes ago, v2 the last 20 minutes. Swap this function to seed from real
+ * agent runs instead (the tests only read COMPARE).
+ */
+export async function seedCompareData(serverUrl: string): Promise<void> {
+  const v1 = [
+    'main;serve;handle_checkout;compute_discounts 100',
+    'main;serve;handle_checkout;load_cart;db_query 400',
+    'main;serve;handle_checkout;render_receipt 300',
+    'main;serve;parse_request 200',
+  ];
+  const v2 = [
+    'main;serve;handle_checkout;compute_discounts 400',
+    'main;serve;handle_checkout;load_cart;db_query 250',
+    'main;serve;handle_checkout;render_receipt 150',
+    'main;serve;handle_checkout;fraud_score_v2 50',
+    'main;serve;parse_request 150',
+  ];
+  await spread(serverUrl, `${COMPARE.service}{version=${COMPARE.left}}`, v1, 10, 40 * 60);
+  await spread(serverUrl, `${COMPARE.service}{version=${COMPARE.right}}`, v2, 15, 60);
+}
