@@ -43,7 +43,12 @@ export interface SymbolizerStats {
 
 export interface SymbolizerOptions {
   procRoot?: string;
-  /** Bound on the ELF/DWARF state kept, counted as the sizes of the files behind it. Default 256 MiB. */
+  /**
+   * Bound on the ELF/DWARF state kept, counted as the sizes of the files behind it. Default 1 GiB:
+   * file sizes overstate what is resident (sections are read on demand), and one browser binary
+   * alone is ~250 MB, so a smaller bound evicted the files of short-lived processes before their
+   * last samples were symbolized.
+   */
   maxCacheBytes?: number;
   logger?: Logger;
 }
@@ -102,7 +107,7 @@ interface Pending {
   mappings: SnapshotMapping[];
 }
 
-const DEFAULT_MAX_CACHE_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_CACHE_BYTES = 1024 * 1024 * 1024;
 /** An address outside every mapping re-reads /proc/<pid>/maps (a dlopen since the snapshot), at most this often. */
 const REFRESH_INTERVAL_MS = 1000;
 const MAX_FILE_IDS = 65_536;

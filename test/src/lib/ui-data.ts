@@ -1,6 +1,7 @@
 // Known profiles for the UI tests, pushed through Pyroscope's `POST /ingest` (folded format).
-// Each seeding function is the one place to swap when the data comes from elsewhere (e.g. real
-// agent-profiled workload runs told apart by OTEL_RESOURCE_ATTRIBUTES=service.version=...).
+// The compare data comes from real workload runs profiled by the agent.
+import { freePort, runKiln, waitForOk } from './kiln.js';
+import { buildWorkloads, startWorkload } from './workloads.js';
 
 /** Pushes folded stacks (`a;b;c 100` lines) as `name` (`APP{k=v,...}`) for [fromS, untilS]. */
 export async function ingestFolded(serverUrl: string, name: string, lines: readonly string[], fromS: number, untilS: number): Promise<void> {
@@ -8,6 +9,7 @@ export async function ingestFolded(serverUrl: string, name: string, lines: reado
   const res = await fetch(`${serverUrl}/ingest?${q}`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'text/plain' } });
   if (!res.ok) throw new Error(`POST /ingest ${name}: ${res.status} ${await res.text()}`);
 }
+
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
@@ -68,24 +70,25 @@ export const COMPARE = {
 } as const;
 
 /**
- * Two versions of one service: `compute_discounts` from ~10% to ~40%, `fraud_score_v2` only in
- * v2. v1 ran 50 to 40 minutes ago, v2 the last 20 minutes. Swap this function to seed from real
- * agent runs instead (the tests only read COMPARE).
+ * Two versions of one service, each a real run of test/workloads/checkout.c profiled by the agent
+ * on this host and told apart only by OTEL_RESOURCE_ATTRIBUTES=service.version=v1|v2 in the
+ * process's environment: `compute_discounts` rises from 10% to 40%, `fraud_score_v2` exists
+ * only in v2. v1 runs first, then v2.
  */
 export async function seedCompareData(serverUrl: string): Promise<void> {
-  const v1 = [
-    'main;serve;handle_checkout;compute_discounts 100',
-    'main;serve;handle_checkout;load_cart;db_query 400',
-    'main;serve;handle_checkout;render_receipt 300',
-    'main;serve;parse_request 200',
-  ];
-  const v2 = [
-    'main;serve;handle_checkout;compute_discounts 400',
-    'main;serve;handle_checkout;load_cart;db_query 250',
-    'main;serve;handle_checkout;render_receipt 150',
-    'main;serve;handle_checkout;fraud_score_v2 50',
-    'main;serve;parse_request 150',
-  ];
-  await spread(serverUrl, `${COMPARE.service}{version=${COMPARE.left}}`, v1, 10, 40 * 60);
-  await spread(serverUrl, `${COMPARE.service}{version=${COMPARE.right}}`, v2, 15, 60);
+  if (process.getuid?.() !== 0) throw new Error('seeding compare data runs the BPF agent and needs root');
+  buildWorkloads();
+  const metricsPort = await freePort();
+  const agent = runKiln(['agent', '--server', serverUrl, '--interval', '2s', '--frequency', '299', '--metrics-port', String(metricsPort)]);
+  try {
+    await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
+    for (const version of [COMPARE.left, COMPARE.right]) {
+      const run = await startWorkload(`${version}/checkout`, ['10', '2'], { env: { OTEL_RESOURCE_ATTRIBUTES: `service.version=${version}` } });
+      const code = await run.exited;
+      if (code !== 0) throw new Error(`checkout ${version} exited with ${code}`);
+    }
+  } finally {
+    const code = await agent.stop(30_000);
+    if (code !== 0) throw new Error(`the agent exited with ${code}:\n${agent.output().slice(-3000)}`);
+  }
 }
