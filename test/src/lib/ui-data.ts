@@ -87,8 +87,11 @@ export async function seedCompareData(serverUrl: string): Promise<void> {
       const code = await run.exited;
       if (code !== 0) throw new Error(`checkout ${version} exited with ${code}`);
     }
-  } finally {
-    const code = await agent.stop(30_000);
-    if (code !== 0) throw new Error(`the agent exited with ${code}:\n${agent.output().slice(-3000)}`);
+  } catch (err) {
+    await agent.stop();
+    throw err;
   }
+  // Stopping flushes the last interval to the server.
+  const code = await agent.stop(30_000);
+  if (code !== 0) throw new Error(`the agent exited with ${code}:\n${agent.output().slice(-3000)}`);
 }
