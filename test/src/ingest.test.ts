@@ -23,7 +23,6 @@ import {
   ingestUrl,
   makePprof,
   pathTotal,
-  startServerWithOptions,
   type FlamebearerJson,
 } from './lib/server-api.js';
 
@@ -286,8 +285,8 @@ test('restart: everything ingested before a restart is there after it (embedded 
   }
 });
 
-test('limits from the server options: 429 with Retry-After over the ingest rate, 413 over the body size, concurrent uploads batched', { timeout: TIMEOUT }, async (t) => {
-  const server = await startServerWithOptions({ ingest: { rateBytesPerSecond: 20_000, maxBodyBytes: 200_000, maxLabelsPerSeries: 4 } });
+test('limits from the server flags: 429 with Retry-After over the ingest rate, 413 over the body size, concurrent uploads batched', { timeout: TIMEOUT }, async (t) => {
+  const server = await startServer({ args: ['--ingest-rate-limit', '20000', '--ingest-max-body', '200000', '--ingest-max-labels', '4'] });
   t.after(() => server.stop());
   const ts = now();
   const body = 'a;b;c 1\n'.repeat(2000); // 16 kB

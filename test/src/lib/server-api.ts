@@ -1,10 +1,9 @@
 // Talking to a real Kiln server in tests: ingest, JSON queries, and reading flamebearers back
 // into per-function totals that can be compared with pprof's.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import { freePort, repoRoot, tempDir, waitForOk, type KilnProcess, type KilnServer } from './kiln.js';
+import { repoRoot } from './kiln.js';
 
 export const fixtures = join(repoRoot, 'test/fixtures/server');
 
@@ -215,42 +214,3 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/**
- * Starts the real server (the @kiln/server package, `startServer`) in its own process with
- * options the CLI does not have flags for yet, e.g. ingest limits.
- */
-export async function startServerWithOptions(options: Record<string, unknown>): Promise<KilnServer> {
-  const port = await freePort();
-  const dataDir = tempDir('kiln-data-');
-  const script = `
-    import { startServer } from '@kiln/server';
-    import pino from 'pino';
-    const opts = JSON.parse(process.env.KILN_TEST_OPTIONS);
-    const server = await startServer({ ...opts, logger: pino({ level: 'warn' }) });
-    console.log('listening', server.url);
-    process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
-  `;
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: join(repoRoot, 'server'),
-    env: { ...process.env, KILN_TEST_OPTIONS: JSON.stringify({ port, host: '127.0.0.1', data: dataDir, retentionMs: 7 * 86_400_000, ...options }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
-  const stop = async (graceMs = 10_000): Promise<number | string> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    }
-    return exited;
-  };
-  const kiln: KilnProcess = { proc, output: () => out, exited, stop };
-  const url = `http://127.0.0.1:${port}`;
-  await waitForOk(`${url}/readyz`, kiln);
-  return { ...kiln, url, port, dataDir };
-}
