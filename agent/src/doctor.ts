@@ -50,7 +50,9 @@ export async function runDoctor(): Promise<DoctorReport> {
 
 export function formatDoctorTable(report: DoctorReport): string {
   const header = ['facility', 'status', 'detail', 'kiln will'];
-  const lines = report.rows.map((r) => [r.facility, r.ok ? 'ok' : 'NO', r.detail, r.ok ? 'use it' : r.instead]);
+  // Long libbpf messages are cut here; `kiln doctor --json` has them whole.
+  const cut = (text: string): string => (text.length > 60 ? `${text.slice(0, 59)}…` : text);
+  const lines = report.rows.map((r) => [r.facility, r.ok ? 'ok' : 'NO', cut(r.detail), r.ok ? 'use it' : r.instead]);
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length))));
   const fmt = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   const verdict = report.cpuProfiling
