@@ -1,7 +1,7 @@
 // What a profile says about the process a sample came from: read once, when the process is
 // first seen or execs, so it is still known after the process exits.
 import { readFileSync, readlinkSync } from 'node:fs';
-import { readBuildId } from './elf-build-id.js';
+import { symbolizerNative } from '@kiln/symbolizer';
 
 export interface ProcessInfo {
   pid: number;
@@ -46,6 +46,20 @@ export function containerIdFromCgroup(cgroup: string): string {
   return m?.[1] ?? '';
 }
 
+/** The GNU build-id of an ELF file as hex, or '' when it has none or cannot be read. */
+function buildIdOf(path: string): string {
+  try {
+    const elf = new (symbolizerNative().ElfFile)(path);
+    try {
+      return elf.info().buildId;
+    } finally {
+      elf.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
 export function readProcessInfo(pid: number, generation: number, procRoot = '/proc'): ProcessInfo {
   const dir = `${procRoot}/${pid}`;
   const comm = read(`${dir}/comm`)?.trim();
@@ -60,7 +74,7 @@ export function readProcessInfo(pid: number, generation: number, procRoot = '/pr
   const name = comm ?? `pid-${pid}`;
   let version = otel.version;
   if (version === undefined && exe !== '') {
-    const id = readBuildId(`${dir}/exe`);
+    const id = buildIdOf(`${dir}/exe`);
     version = id === '' ? undefined : `build-${id.slice(0, 12)}`;
   }
   return {
