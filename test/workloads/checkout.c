@@ -43,7 +43,7 @@ static int64_t thread_cpu_ns(void) {
  * macro, not an inline function, so the time is the function's own (no inlined frame). */
 #define SPEND(a, i)                                                        \
   do {                                                                     \
-    (a)->target[i] += share_us[i] * 10000LL;                               \
+    (a)->target[i] += share_us[i] * (a)->scale;                            \
     int64_t t0 = thread_cpu_ns();                                          \
     uint64_t x = (a)->x;                                                   \
     while ((a)->spent[i] < (a)->target[i]) {                               \
@@ -61,7 +61,8 @@ static int64_t thread_cpu_ns(void) {
 
 struct account {
   int64_t spent[5], target[5];
-  uint64_t x;
+  int64_t scale; /* ns of budget per share unit in this round */
+  uint64_t x, rng;
 };
 
 #if CHECKOUT_VERSION == 1
@@ -96,8 +97,19 @@ static double elapsed(void) {
   return (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
 }
 
+/* A round lasts 2..18 ms at random (10 ms on average): with a fixed length the round would be
+ * phase-locked to the sampling timer (3 samples at 299 Hz ~ one 10 ms round) and the sampled
+ * shares would drift from the budgeted ones. */
+static void next_round(struct account *a) {
+  a->rng ^= a->rng << 13;
+  a->rng ^= a->rng >> 7;
+  a->rng ^= a->rng << 17;
+  a->scale = 2000 + (int64_t)(a->rng % 16001);
+}
+
 NOINLINE void serve(struct account *a) {
   while (elapsed() < run_seconds) {
+    next_round(a);
     parse_request(a);
     handle_checkout(a);
   }
@@ -105,7 +117,7 @@ NOINLINE void serve(struct account *a) {
 }
 
 static void *worker_main(void *arg) {
-  struct account a = {.x = (uintptr_t)arg | 1};
+  struct account a = {.x = (uintptr_t)arg | 1, .rng = 0x9e3779b97f4a7c15ULL * ((uintptr_t)arg + 1)};
   serve(&a);
   return NULL;
 }
@@ -118,7 +130,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   pthread_t tids[64];
   for (int i = 1; i < threads && i < 64; i++) pthread_create(&tids[i], NULL, worker_main, (void *)(uintptr_t)i);
-  struct account a = {.x = 7};
+  struct account a = {.x = 7, .rng = 0x2545f4914f6cdd1dULL};
   serve(&a);
   for (int i = 1; i < threads && i < 64; i++) pthread_join(tids[i], NULL);
   return 0;
