@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 export interface FunctionInfo {
   name: string;
   systemName: string;
+  /** Source file, '' when unknown. */
   filename: string;
+  /** Line the function starts at, 0 when unknown. */
+  startLine: number;
+  /** Base name of the binary (pprof mapping) the function was seen in, '' when unknown. */
+  binary: string;
 }
 
 /** A bounded Map: inserting past `max` entries drops the oldest tenth. */
@@ -32,8 +37,10 @@ export function hash64(text: string): string {
   return createHash('md5').update(text).digest().readBigUInt64LE(0).toString();
 }
 
+/** What a function id hashes; functions without line or binary keep the ids they had before migration 3. */
 export function functionKey(f: FunctionInfo): string {
-  return `${f.name}\0${f.systemName}\0${f.filename}`;
+  const key = `${f.name}\0${f.systemName}\0${f.filename}`;
+  return f.startLine === 0 && f.binary === '' ? key : `${key}\0${f.startLine}\0${f.binary}`;
 }
 
 /** A function id as the decimal ClickHouse gets and the two 32-bit halves stack hashing mixes. */
@@ -86,6 +93,17 @@ export function uint64Decimal(hi: number, lo: number): string {
   return hi === 0 ? String(lo) : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
+/** Where a flame graph frame comes from, as the API's `metadata.frames` tells the UI. */
+export interface FrameInfo {
+  file: string;
+  line: number;
+  binary: string;
+}
+
+function sameFunction(f: FunctionInfo, systemName: string, filename: string, startLine: number, binary: string): boolean {
+  return f.systemName === systemName && f.filename === filename && f.startLine === startLine && f.binary === binary;
+}
+
 export class Catalog {
   /** function name → the function(s) of that name (usually one) */
   readonly #functionsByName = new BoundedMap<string, FunctionId | FunctionId[]>(1_000_000);
@@ -110,20 +128,20 @@ export class Catalog {
   readonly maxNames = 2_000_000;
 
   functionId(f: FunctionInfo): FunctionId {
-    return this.functionIdOf(f.name, f.systemName, f.filename);
+    return this.functionIdOf(f.name, f.systemName, f.filename, f.startLine, f.binary);
   }
 
   /** The id of a function; looked up by name first, so no key string is built for known functions. */
-  functionIdOf(name: string, systemName: string, filename: string): FunctionId {
+  functionIdOf(name: string, systemName: string, filename: string, startLine: number, binary: string): FunctionId {
     const e = this.#functionsByName.get(name);
     if (e !== undefined) {
       if (!Array.isArray(e)) {
-        if (e.info.systemName === systemName && e.info.filename === filename) return e;
+        if (sameFunction(e.info, systemName, filename, startLine, binary)) return e;
       } else {
-        for (const x of e) if (x.info.systemName === systemName && x.info.filename === filename) return x;
+        for (const x of e) if (sameFunction(x.info, systemName, filename, startLine, binary)) return x;
       }
     }
-    const info: FunctionInfo = { name, systemName, filename };
+    const info: FunctionInfo = { name, systemName, filename, startLine, binary };
     const d = createHash('md5').update(functionKey(info)).digest();
     const lo = d.readUInt32LE(0);
     const hi = d.readUInt32LE(4);
@@ -143,20 +161,33 @@ export class Catalog {
     return e;
   }
 
-  /** The index of a frame name in `names`. */
-  internName(name: string): number {
+  /**
+   * Where each interned name comes from (same indices as `names`): source file, start line and
+   * binary of the functions of that name; a field the functions disagree on is left empty.
+   */
+  nameFrames: FrameInfo[] = [];
+
+  /** The index of a frame name in `names`, noting where the function comes from. */
+  internName(name: string, f?: FunctionInfo): number {
     let i = this.#nameIndex.get(name);
     if (i === undefined) {
       if (this.names.length >= this.maxNames) this.resetNames();
       i = this.names.length;
       this.names.push(name);
+      this.nameFrames.push(f === undefined ? { file: '', line: 0, binary: '' } : { file: f.filename, line: f.startLine, binary: f.binary });
       this.#nameIndex.set(name, i);
+    } else if (f !== undefined) {
+      const known = this.nameFrames[i]!;
+      if (known.file !== f.filename) known.file = '';
+      if (known.line !== f.startLine) known.line = 0;
+      if (known.binary !== f.binary) known.binary = '';
     }
     return i;
   }
 
   resetNames(): void {
     this.names = [];
+    this.nameFrames = [];
     this.#nameIndex = new Map();
     this.stackNames = new BoundedMap<string, Int32Array>(this.stackNames.max);
   }

@@ -81,6 +81,14 @@ describe('ingest', () => {
       assert.deepEqual(totals.get(`kiln.test/${fn}`), { flat: want.flat, cum: want.cum }, fn);
     }
     for (const [name, want] of shares.byName) assert.deepEqual(totals.get(name), { flat: want.flat, cum: want.cum }, name);
+    // Where each frame comes from (the UI's tooltip): source file, start line and binary of the function.
+    const frames = fg.body.metadata.frames!;
+    const at = fg.body.flamebearer.names.indexOf('kiln.test/goprof.kilnHashLoop');
+    const fn = [...decoded.functions.values()].find((f) => f.name === 'kiln.test/goprof.kilnHashLoop')!;
+    assert.equal(frames.files[at], join(fixtures, 'goprof/burn_test.go'));
+    assert.equal(frames.lines[at], fn.startLine, 'the start line as Go wrote it (0: Go CPU profiles leave it out)');
+    assert.equal(frames.binaries[at], 'goprof.test');
+    assert.equal(frames.files.length, fg.body.flamebearer.names.length);
 
     const exported = await getBytes(server.url, '/api/v1/pprof', { query: 'cpu{service="goprof"}', from: t - 60, until: t + 60 });
     assert.equal(exported.status, 200);

@@ -233,7 +233,10 @@ describe('web UI', () => {
       assert.ok(reg, 'the regressed function is drawn');
       const [r, , b] = await pixelAt(graph, reg.x + reg.width / 2, reg.y + reg.height - 3);
       assert.ok(r > b + 60, `regression colour rgb(${r}, …, ${b}) is not red`);
-      assert.match(await hoverFrame(page, reg), /regression/);
+      const regTip = await hoverFrame(page, reg);
+      assert.match(regTip, /regression/);
+      // Where the frame comes from (the server's metadata.frames): source file, binary, kind.
+      assert.match(regTip, /checkout\.c(:\d+)? · checkout · native/);
       const fresh = await locateFrame(graph, COMPARE.added);
       assert.ok(fresh, 'the new frame is drawn');
       assert.match(await hoverFrame(page, fresh), /new \(only on the right\)/);

@@ -330,6 +330,30 @@ test('frame names: kind, location and binary', () => {
 	assert.equal(parseFrame('tokio::runtime::park').pkg, 'tokio');
 });
 
+test('frame sources from the server (metadata.frames) give file:line, binary and kind', () => {
+	decodeFlamebearer({
+		flamebearer: { names: ['total', 'kilnSrcMain', 'kilnSrcWrite', 'kilnSrcTick', 'kilnSrcBare'], levels: [[0, 4, 0, 0], [0, 4, 0, 1], [0, 2, 2, 2, 0, 1, 1, 3, 0, 1, 1, 4]], numTicks: 4, maxSelf: 2 },
+		metadata: {
+			format: 'single',
+			frames: {
+				files: ['', 'src/main.c', '', '', ''],
+				lines: [0, 12, 0, 0, 0],
+				binaries: ['', 'shop', 'libc.so.6', '[kernel.kallsyms]', '']
+			}
+		}
+	});
+	const main = parseFrame('kilnSrcMain');
+	assert.equal(main.location, 'src/main.c:12');
+	assert.equal(main.binary, 'shop');
+	assert.equal(main.kind, 'native');
+	assert.equal(main.pkg, 'shop');
+	assert.equal(parseFrame('kilnSrcWrite').kind, 'runtime');
+	assert.equal(parseFrame('kilnSrcTick').kind, 'kernel');
+	const bare = parseFrame('kilnSrcBare');
+	assert.equal(bare.location, undefined);
+	assert.equal(bare.binary, undefined);
+});
+
 test('single model colours by kind; percent formatting', () => {
 	const b = new TreeBuilder();
 	b.addStack(['main', 'do_syscall_64'], 1);

@@ -24,7 +24,7 @@ export function addFolded(text: string, b: UploadBuilder, baseLabels: ReadonlyMa
     for (let i = names.length - 1; i >= 0; i--) {
       const name = names[i]!;
       if (name === '' && names.length === 1) break;
-      leafFirst.push(b.fn({ name, systemName: '', filename: '' }));
+      leafFirst.push(b.fnOf(name, '', ''));
     }
     b.add(0, series, b.stack(leafFirst), count * nsPerSample);
   }

@@ -27,6 +27,7 @@ export interface RawProfile {
   fnName: number[];
   fnSystemName: number[];
   fnFilename: number[];
+  fnStartLine: number[];
   locId: number[];
   locMapping: number[];
   /** Offset in `buf` of the location's address varint, -1 when it has none. */
@@ -125,6 +126,7 @@ export function decodeRawPprof(buf: Buffer): RawProfile {
     fnName: [],
     fnSystemName: [],
     fnFilename: [],
+    fnStartLine: [],
     locId: [],
     locMapping: [],
     locAddressAt: [],
@@ -339,6 +341,7 @@ function fn(m: Reader, start: number, end: number, p: RawProfile): void {
   let name = 0;
   let systemName = 0;
   let filename = 0;
+  let startLine = 0;
   while (m.pos < m.end) {
     const tag = m.varint();
     const field = tag >>> 3;
@@ -348,10 +351,12 @@ function fn(m: Reader, start: number, end: number, p: RawProfile): void {
     else if (field === 2) name = m.varint();
     else if (field === 3) systemName = m.varint();
     else if (field === 4) filename = m.varint();
+    else if (field === 5) startLine = m.varint();
     else m.varint();
   }
   p.fnId.push(id);
   p.fnName.push(name);
   p.fnSystemName.push(systemName);
   p.fnFilename.push(filename);
+  p.fnStartLine.push(startLine);
 }

@@ -104,7 +104,13 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
         throw new IngestError(400, `pprof location ${p.locId[l]} refers to function ${fid}, which the profile does not define`, 'bad_pprof');
       }
       let id = fnIds[fi];
-      if (id === undefined) fnIds[fi] = id = b.fnOf(strings[p.fnName[fi]!]!, strings[p.fnSystemName[fi]!]!, strings[p.fnFilename[fi]!]!);
+      if (id === undefined) {
+        // A function's binary is the mapping of the first location that uses it.
+        const binary = basename(mappings.get(p.locMapping[l]!)?.file ?? '');
+        const startLine = p.fnStartLine[fi]!;
+        const fnName = strings[p.fnName[fi]!]!;
+        fnIds[fi] = id = b.fnOf(fnName, strings[p.fnSystemName[fi]!]!, strings[p.fnFilename[fi]!]!, startLine <= 0xffffffff ? startLine : 0, binary);
+      }
       locFrames.push(id);
     }
     if (locFrames.length === locStart[l]) {

@@ -60,7 +60,7 @@ export interface SampleType {
   unit: string;
 }
 
-const TRUNCATED: FunctionInfo = { name: '[truncated]', systemName: '', filename: '' };
+const TRUNCATED: FunctionInfo = { name: '[truncated]', systemName: '', filename: '', startLine: 0, binary: '' };
 
 export function tsvEscape(s: string): string {
   return /[\\\t\n\r\0]/.test(s)
@@ -134,11 +134,11 @@ export class UploadBuilder {
 
   /** A function id, recording the function for writing if storage may not have it today. */
   fn(info: FunctionInfo): FunctionId {
-    return this.fnOf(info.name, info.systemName, info.filename);
+    return this.fnOf(info.name, info.systemName, info.filename, info.startLine, info.binary);
   }
 
-  fnOf(name: string, systemName: string, filename: string): FunctionId {
-    const id = this.catalog.functionIdOf(name, systemName, filename);
+  fnOf(name: string, systemName: string, filename: string, startLine = 0, binary = ''): FunctionId {
+    const id = this.catalog.functionIdOf(name, systemName, filename, startLine, binary);
     if (id.written !== this.#day) this.rows.functions.set(id.id, id);
     return id;
   }

@@ -92,7 +92,7 @@ export class InsertBatcher {
     for (const u of uploads) {
       const day = isoDay(Number(u.profile.time));
       for (const [id, f] of u.functions) {
-        functions.push({ function_id: id, name: f.info.name, system_name: f.info.systemName, filename: f.info.filename, seen_day: day });
+        functions.push({ function_id: id, name: f.info.name, system_name: f.info.systemName, filename: f.info.filename, start_line: f.info.startLine, binary: f.info.binary, seen_day: day });
       }
       for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
       for (const s of u.series) series.push(s);

@@ -1,6 +1,6 @@
 // The query side: selections aggregated by stack in ClickHouse, then resolved and shaped in TS.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Catalog, FunctionInfo } from '../catalog.js';
+import type { Catalog, FrameInfo, FunctionInfo } from '../catalog.js';
 import { T } from '../storage/tables.js';
 import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
@@ -27,6 +27,26 @@ export function unitsOf(profileType: string, unit: string): string {
   if (unit === 'bytes') return 'bytes';
   if (unit === 'count') return /objects/.test(profileType) ? 'objects' : 'samples';
   return unit || 'samples';
+}
+
+/** Where the frames of a flame graph come from, parallel to `flamebearer.names` (the API's `metadata.frames`). */
+export interface FramesMetadata {
+  files: string[];
+  lines: number[];
+  binaries: string[];
+}
+
+export type FlameResult = RenderResult & { frames: FramesMetadata };
+
+function withFrames(r: RenderResult, frames: readonly FrameInfo[]): FlameResult {
+  const out: FramesMetadata = { files: [], lines: [], binaries: [] };
+  for (const i of r.nameSource) {
+    const f = i < 0 ? undefined : frames[i];
+    out.files.push(f?.file ?? '');
+    out.lines.push(f?.line ?? 0);
+    out.binaries.push(f?.binary ?? '');
+  }
+  return { ...r, frames: out };
 }
 
 export class QueryEngine {
@@ -92,10 +112,11 @@ export class QueryEngine {
    * Each stack's frame names (root first) as indices into the returned `names`, from the
    * catalog; stacks it does not hold are read from storage once and kept.
    */
-  async stackSeqs(hashes: readonly string[]): Promise<{ names: readonly string[]; seqs: Int32Array[] }> {
+  async stackSeqs(hashes: readonly string[]): Promise<{ names: readonly string[]; frames: readonly FrameInfo[]; seqs: Int32Array[] }> {
     for (;;) {
       const { catalog } = this;
       const names = catalog.names;
+      const frames = catalog.nameFrames;
       const table = catalog.stackNames;
       const seqs = new Array<Int32Array>(hashes.length);
       const missing: number[] = [];
@@ -112,7 +133,7 @@ export class QueryEngine {
         // The name table was replaced while we waited: start again on the new one.
         if (catalog.names !== names) continue;
         const nameOfId = new Map<string, number>();
-        for (const [id, f] of fns) nameOfId.set(id, catalog.internName(f.name));
+        for (const [id, f] of fns) nameOfId.set(id, catalog.internName(f.name, f));
         if (catalog.names !== names) continue;
         for (const i of missing) {
           const h = hashes[i]!;
@@ -124,20 +145,20 @@ export class QueryEngine {
         }
         if (catalog.names !== names) continue;
       }
-      return { names, seqs };
+      return { names, frames, seqs };
     }
   }
 
-  async flamegraph(sel: Selection, maxNodes: number): Promise<RenderResult> {
+  async flamegraph(sel: Selection, maxNodes: number): Promise<FlameResult> {
     const { hashes, values } = await this.stackTotals(sel);
-    const { names, seqs } = await this.stackSeqs(hashes);
-    return renderFlamebearer(names, { seqs, left: values }, maxNodes, false);
+    const { names, frames, seqs } = await this.stackSeqs(hashes);
+    return withFrames(renderFlamebearer(names, { seqs, left: values }, maxNodes, false), frames);
   }
 
-  async diff(left: Selection, right: Selection, maxNodes: number): Promise<RenderResult> {
+  async diff(left: Selection, right: Selection, maxNodes: number): Promise<FlameResult> {
     const t = await this.stackTotals2(left, right);
-    const { names, seqs } = await this.stackSeqs(t.hashes);
-    return renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true);
+    const { names, frames, seqs } = await this.stackSeqs(t.hashes);
+    return withFrames(renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true), frames);
   }
 
   /** Per (series, stack) totals with the series labels and each stack's functions: what a pprof export needs. */

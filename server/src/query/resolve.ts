@@ -49,16 +49,16 @@ export async function resolveFunctions(client: ClickHouseClient, catalog: Catalo
   for (let i = 0; i < unique.length; i += CHUNK) {
     const chunk = unique.slice(i, i + CHUNK);
     const rs = await client.query({
-      query: `SELECT toString(function_id) AS id, name, system_name, filename FROM ${T.functions} WHERE function_id IN {ids:Array(UInt64)} LIMIT 1 BY function_id`,
+      query: `SELECT toString(function_id) AS id, name, system_name, filename, start_line, binary FROM ${T.functions} WHERE function_id IN {ids:Array(UInt64)} LIMIT 1 BY function_id`,
       query_params: { ids: `[${chunk.join(',')}]` },
       format: 'JSONCompactEachRow',
     });
-    for (const [id, name, systemName, filename] of await rs.json<[string, string, string, string]>()) {
-      const f = { name, systemName, filename };
+    for (const [id, name, systemName, filename, startLine, binary] of await rs.json<[string, string, string, string, number, string]>()) {
+      const f: FunctionInfo = { name, systemName, filename, startLine, binary };
       catalog.functions.set(id, f);
       out.set(id, f);
     }
   }
-  for (const id of unique) if (!out.has(id)) out.set(id, { name: `[function ${id}]`, systemName: '', filename: '' });
+  for (const id of unique) if (!out.has(id)) out.set(id, { name: `[function ${id}]`, systemName: '', filename: '', startLine: 0, binary: '' });
   return out;
 }

@@ -146,6 +146,8 @@ export interface Flamebearer {
 
 export interface RenderResult {
   flamebearer: Flamebearer;
+  /** For each output name, its index in the input `names` (-1 for the root and `other`). */
+  nameSource: number[];
   /** Frames dropped into `other` nodes. */
   truncated: boolean;
   nodes: number;
@@ -305,11 +307,13 @@ export function renderFlamebearer(names: readonly string[], stacks: StackTable, 
   // Output names in order of first use; `total` first.
   const outIndex = new Map<number, number>();
   const outNames: string[] = [];
+  const outSource: number[] = [];
   const nameOf = (idx: number): number => {
     let o = outIndex.get(idx);
     if (o === undefined) {
       o = outNames.length;
       outNames.push(idx === ROOT ? ROOT_NAME : idx === OTHER ? OTHER_NAME : names[idx]!);
+      outSource.push(idx === ROOT || idx === OTHER ? -1 : idx);
       outIndex.set(idx, o);
     }
     return o;
@@ -391,6 +395,7 @@ export function renderFlamebearer(names: readonly string[], stacks: StackTable, 
   const rightTicks = totalR[0] ?? 0;
   return {
     flamebearer: { names: outNames, levels, numTicks: diff ? leftTicks + rightTicks : leftTicks, maxSelf },
+    nameSource: outSource,
     truncated,
     nodes,
     leftTicks,

@@ -7,14 +7,13 @@ import { isGzip } from '../ingest/body.js';
 import { addFolded, FOLDED_TYPES } from '../ingest/folded.js';
 import { UploadBuilder } from '../ingest/rows.js';
 import { defaultIngestLimits } from '../ingest/limits.js';
-import { Catalog } from '../catalog.js';
+import { Catalog, type FunctionInfo } from '../catalog.js';
 import { QueryEngine, unitsOf, type Selection } from '../query/engine.js';
 import { buildPprof, encodePprofGzip } from '../query/pprof-export.js';
 import { parseSelector, type Selector } from '../query/selector.js';
 import { Params, seriesSubquery } from '../query/sql.js';
 import { parseRange, parseStep, type TimeRange } from '../query/time.js';
 import { T } from '../storage/tables.js';
-import type { RenderResult } from '../query/tree.js';
 
 export const DEFAULT_MAX_NODES = 8192;
 const MAX_SERIES_POINTS = 11_000;
@@ -31,6 +30,16 @@ const Metadata = Type.Object(
     unit: Type.String({ description: 'the pprof unit of the profile type' }),
     truncated: Type.Boolean({ description: 'whether frames were folded into `other` nodes to stay under maxNodes' }),
     maxNodes: Type.Integer(),
+    frames: Type.Optional(
+      Type.Object(
+        {
+          files: Type.Array(Type.String(), { description: "source file, '' when unknown or not the same for every function of that name" }),
+          lines: Type.Array(Type.Integer(), { description: 'line the function starts at, 0 when unknown' }),
+          binaries: Type.Array(Type.String(), { description: "base name of the binary (pprof mapping), '' when unknown" }),
+        },
+        { description: 'where each frame comes from, parallel to flamebearer.names' },
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -121,7 +130,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
       const maxNodes = parseMaxNodes(q.maxNodes);
       const body = await timed('flamegraph', async () => {
         const r = await engine.flamegraph(sel, maxNodes);
-        return { flamebearer: r.flamebearer, metadata: { ...(await engine.metadata(sel.selector.profileType, 'single')), truncated: r.truncated, maxNodes } };
+        return { flamebearer: r.flamebearer, metadata: { ...(await engine.metadata(sel.selector.profileType, 'single')), truncated: r.truncated, maxNodes, frames: r.frames } };
       });
       return sendJson(reply, body);
     },
@@ -159,10 +168,10 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
       const right = selection(q.right, 'right', side(q.rightFrom, q.rightUntil, 'right'));
       const maxNodes = parseMaxNodes(q.maxNodes);
       const body = await timed('diff', async () => {
-        const r: RenderResult = await engine.diff(left, right, maxNodes);
+        const r = await engine.diff(left, right, maxNodes);
         return {
           flamebearer: { ...r.flamebearer, leftTicks: r.leftTicks, rightTicks: r.rightTicks },
-          metadata: { ...(await engine.metadata(left.selector.profileType, 'double')), truncated: r.truncated, maxNodes },
+          metadata: { ...(await engine.metadata(left.selector.profileType, 'double')), truncated: r.truncated, maxNodes, frames: r.frames },
           leftTicks: r.leftTicks,
           rightTicks: r.rightTicks,
         };
@@ -427,7 +436,7 @@ async function foldedAsPprof(text: string, row: { service: string; labels: Recor
   const catalog = b.catalog;
   addFolded(text, b, new Map(Object.entries(row.labels)), row.sample_rate || 100);
   const rows = b.rows;
-  const out: { labels: Record<string, string>; frames: { name: string; systemName: string; filename: string }[]; value: number }[] = [];
+  const out: { labels: Record<string, string>; frames: FunctionInfo[]; value: number }[] = [];
   for (const line of rows.samples) {
     const parts = line.split('\t');
     const frames = (catalog.stacks.get(parts[4]!) ?? []).map((f) => catalog.functions.get(f)!);

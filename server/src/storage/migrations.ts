@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { engineClause, onCluster, type SchemaContext } from './ddl.js';
-import { createTable, T, ttlFor } from './tables.js';
+import { createTable, storageTable, T, ttlFor } from './tables.js';
 
 export const MIGRATIONS_TABLE = 'kiln_schema_migrations';
 
@@ -108,6 +108,17 @@ export const migrations: readonly Migration[] = [
         shardingKey: 'cityHash64(id)',
       }),
     ],
+  },
+  {
+    version: 3,
+    name: 'functions: start line and binary, for the flame graph tooltip',
+    // The Distributed table does not follow its local table's columns: both are altered.
+    statements: (ctx) =>
+      [...new Set([storageTable(ctx, T.functions), T.functions])].map(
+        (table) => `ALTER TABLE ${table}${onCluster(ctx)}
+        ADD COLUMN IF NOT EXISTS start_line UInt32 DEFAULT 0 AFTER filename,
+        ADD COLUMN IF NOT EXISTS binary String DEFAULT '' CODEC(ZSTD(1)) AFTER start_line`,
+      ),
   },
 ];
 

@@ -68,7 +68,7 @@ export async function getBytes(base: string, path: string, params: Record<string
 
 export interface FlamebearerJson {
   flamebearer: { names: string[]; levels: number[][]; numTicks: number; maxSelf: number; leftTicks?: number; rightTicks?: number };
-  metadata: { format: 'single' | 'double'; name: string; units: string; truncated: boolean };
+  metadata: { format: 'single' | 'double'; name: string; units: string; truncated: boolean; frames?: { files: string[]; lines: number[]; binaries: string[] } };
   leftTicks?: number;
   rightTicks?: number;
 }

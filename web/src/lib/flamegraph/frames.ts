@@ -1,7 +1,8 @@
 // What a frame name says about itself: function, file:line, binary, and which kind of code it is
 // (kernel, native, JIT/managed, language runtime), so frames can be coloured by kind and package.
 //
-// The server's names are strings; the shapes recognised here are the common ones:
+// The server's names are strings (file, line and binary may also come beside them, in the API's
+// `metadata.frames`: noteFrameSources); the shapes recognised in names are the common ones:
 //   "func"                              "func (file.c:12)"        "func file.c:12"
 //   "func [binary]"  "[binary] func"    "binary!func"             "func @ binary"
 //   "[k] func" "func [kernel.kallsyms]" (kernel)                  "[unknown] binary+0x12"
@@ -42,6 +43,35 @@ const RUNTIME_PREFIXES =
 const RUNTIME_BINARIES = /(^|\/)(node|nodejs|libnode\.so[.\d]*|libjvm\.so|libc\.so[.\d]*|libc-[\d.]+\.so|ld-linux[-\w.]*\.so[.\d]*|libpthread\.so[.\d]*|libstdc\+\+\.so[.\d]*|libm\.so[.\d]*|libpython[\d.]+\.so[.\d]*|python[\d.]*|ruby|libruby\.so[.\d]*)$/;
 
 const cache = new Map<string, FrameInfo>();
+
+/** Where the server says frames come from (its `metadata.frames`), by name. */
+export interface FrameSources {
+	files: readonly string[];
+	lines: readonly number[];
+	binaries: readonly string[];
+}
+
+const sources = new Map<string, { file: string; line: number; binary: string }>();
+
+/**
+ * Records the file, start line and binary the server sent for each name (parallel arrays), so
+ * that {@link parseFrame} tells them even when the name itself does not carry them.
+ */
+export function noteFrameSources(names: readonly string[], frames: FrameSources | undefined): void {
+	if (frames === undefined) return;
+	if (sources.size > 200_000) sources.clear();
+	for (let i = 0; i < names.length; i++) {
+		const file = frames.files[i] ?? '';
+		const line = frames.lines[i] ?? 0;
+		const binary = frames.binaries[i] ?? '';
+		if (file === '' && binary === '') continue;
+		const name = names[i]!;
+		const known = sources.get(name);
+		if (known?.file === file && known.line === line && known.binary === binary) continue;
+		sources.set(name, { file, line, binary });
+		cache.delete(name);
+	}
+}
 
 /** Parses a frame name (cached: the same names come back on every refresh). */
 export function parseFrame(name: string): FrameInfo {
@@ -101,6 +131,11 @@ function parseUncached(raw: string): FrameInfo {
 			location = m[2];
 			fn = m[1]!;
 		}
+	}
+	const source = sources.get(raw);
+	if (source !== undefined) {
+		if (location === undefined && source.file !== '') location = source.line > 0 ? `${source.file}:${source.line}` : source.file;
+		if (binary === undefined && source.binary !== '') binary = source.binary;
 	}
 	if (binary !== undefined && KERNEL_BINARIES.test(binary)) {
 		kernelMark = true;

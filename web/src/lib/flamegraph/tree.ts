@@ -3,6 +3,7 @@
 // Nodes are numbered depth-first (pre-order), so the subtree of node `i` is the contiguous index
 // range [i, end[i]) and every parent comes before its children. Node 0 is the root ("total").
 // Plain TypeScript, no DOM and no Svelte: the unit tests run it under node (web/test/).
+import { noteFrameSources, type FrameSources } from './frames';
 
 /** Pyroscope's flamebearer, as `/api/v1/flamegraph` and `/api/v1/diff` send it. */
 export interface Flamebearer {
@@ -23,6 +24,8 @@ export interface FlamebearerMetadata {
 	name?: string;
 	sampleRate?: number;
 	spyName?: string;
+	/** Kiln: where each frame comes from, parallel to `flamebearer.names`. */
+	frames?: FrameSources;
 }
 
 export interface FlamebearerProfile {
@@ -78,6 +81,7 @@ export function decodeFlamebearer(profile: FlamebearerProfile): FlameTree {
 	if (fb === null || typeof fb !== 'object' || !Array.isArray(fb.names) || !Array.isArray(fb.levels)) {
 		throw new FlamebearerError('flamebearer: expected { names: [], levels: [[]] }');
 	}
+	noteFrameSources(fb.names, profile.metadata?.frames);
 	let format: FlameFormat | undefined = profile.metadata?.format;
 	if (format !== 'single' && format !== 'double') {
 		const first = fb.levels[0]?.length ?? 0;
