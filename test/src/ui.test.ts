@@ -209,6 +209,20 @@ describe('web UI', () => {
       const rows = page.locator('[data-testid=version-row]');
       await rows.first().waitFor({ timeout: 20_000 });
       assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-version'))), [COMPARE.right, COMPARE.left]);
+      // Sample counts per version: the agent's `samples` profile type, as the series API totals it.
+      const res = await fetch(`${server.url}/api/v1/series?query=${encodeURIComponent(`samples{service="${COMPARE.service}"}`)}&groupBy=version&from=now-7d&until=now`);
+      const { series } = (await res.json()) as { series: { labels: Record<string, string>; total: number; firstSeen: number; lastSeen: number }[] };
+      const of = (version: string) => series.find((x) => x.labels['version'] === version)!;
+      // v1 ran first, then v2: exact first/last seen tell them apart (not rounded to a step).
+      assert.ok(of(COMPARE.left).firstSeen < of(COMPARE.right).firstSeen && of(COMPARE.left).lastSeen <= of(COMPARE.right).firstSeen, JSON.stringify(series));
+      const firstSeen = await rows.evaluateAll((els) => els.map((e) => e.querySelectorAll('td')[2]?.textContent));
+      assert.notEqual(firstSeen[0], firstSeen[1], 'the versions show different first-seen times');
+      for (const version of [COMPARE.left, COMPARE.right]) {
+        const want = of(version).total;
+        assert.ok(want > 1000, `${version}: ${want} samples in the series API`);
+        const shown = await page.locator(`[data-testid=version-row][data-version="${version}"] [data-testid=version-samples]`).textContent();
+        assert.equal(Number((shown ?? '').replace(/\D/g, '')), want, `${version} samples shown`);
+      }
       await page.screenshot({ path: artifactPath('ui-deploys.png'), fullPage: true });
 
       // One click: the newer version against the one before it.

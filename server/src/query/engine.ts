@@ -210,36 +210,40 @@ export class QueryEngine {
     return out;
   }
 
-  /** Totals over time, optionally one series per value of a label. */
-  async series(sel: Selection, stepS: number, groupBy: string | undefined): Promise<{ groups: { labels: Record<string, string>; values: Float64Array }[]; buckets: number; startS: number }> {
+  /**
+   * Totals over time, optionally one series per value of a label; with each series' first and
+   * last sample time (unix s: the start of the first and last profile holding it).
+   */
+  async series(
+    sel: Selection,
+    stepS: number,
+    groupBy: string | undefined,
+  ): Promise<{ groups: { labels: Record<string, string>; values: Float64Array; firstS: number; lastS: number }[]; buckets: number; startS: number }> {
     const s = seconds(sel.range);
     const startS = s.from - (s.from % stepS);
     const buckets = Math.ceil((s.until - startS) / stepS);
     const p = new Params();
     const bucket = `intDiv(toUInt32(time) - ${p.add('UInt32', startS)}, ${p.add('UInt32', stepS)})`;
     const where = samplesWhere(sel.selector, sel.range, p, this.ctx);
-    if (groupBy === undefined) {
-      const text = await this.#tsv(`SELECT ${bucket} AS b, sum(value) FROM ${T.samples} WHERE ${where} GROUP BY b`, p);
-      const values = new Float64Array(buckets);
-      for (const line of text.split('\n')) {
-        if (line === '') continue;
-        const [b, v] = line.split('\t');
-        values[Number(b)] = Number(v);
-      }
-      return { groups: [{ labels: {}, values }], buckets, startS };
-    }
-    const text = await this.#tsv(`SELECT ${bucket} AS b, series_fp, sum(value) FROM ${T.samples} WHERE ${where} GROUP BY b, series_fp`, p);
+    const fp = groupBy === undefined ? '0' : 'series_fp';
+    const text = await this.#tsv(`SELECT ${bucket} AS b, ${fp} AS fp, sum(value), toUInt32(min(time)), toUInt32(max(time)) FROM ${T.samples} WHERE ${where} GROUP BY b, fp`, p);
     const rows = text.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
-    const labels = await this.seriesLabels(sel, [...new Set(rows.map((r) => r[1]!))]);
-    const groups = new Map<string, Float64Array>();
-    for (const [b, fp, v] of rows) {
-      const key = labels.get(fp!)?.[groupBy] ?? '';
+    const labels = groupBy === undefined ? new Map<string, Record<string, string>>() : await this.seriesLabels(sel, [...new Set(rows.map((r) => r[1]!))]);
+    const groups = new Map<string, { values: Float64Array; firstS: number; lastS: number }>();
+    for (const [b, f, v, first, last] of rows) {
+      const key = groupBy === undefined ? '' : (labels.get(f!)?.[groupBy] ?? '');
       let g = groups.get(key);
-      if (g === undefined) groups.set(key, (g = new Float64Array(buckets)));
-      g[Number(b)]! += Number(v);
+      if (g === undefined) groups.set(key, (g = { values: new Float64Array(buckets), firstS: Infinity, lastS: -Infinity }));
+      g.values[Number(b)]! += Number(v);
+      g.firstS = Math.min(g.firstS, Number(first));
+      g.lastS = Math.max(g.lastS, Number(last));
+    }
+    if (groupBy === undefined) {
+      const g = groups.get('') ?? { values: new Float64Array(buckets), firstS: NaN, lastS: NaN };
+      return { groups: [{ labels: {}, ...g }], buckets, startS };
     }
     return {
-      groups: [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, values]) => ({ labels: { [groupBy]: k }, values })),
+      groups: [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, g]) => ({ labels: { [groupBy]: k }, ...g })),
       buckets,
       startS,
     };

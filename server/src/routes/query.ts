@@ -59,7 +59,15 @@ const DiffResponse = Type.Object({
   rightTicks: Type.Number(),
 });
 const SeriesResponse = Type.Object({
-  series: Type.Array(Type.Object({ labels: Type.Record(Type.String(), Type.String()), points: Type.Array(Type.Tuple([Type.Number(), Type.Number()])), total: Type.Number() })),
+  series: Type.Array(
+    Type.Object({
+      labels: Type.Record(Type.String(), Type.String()),
+      points: Type.Array(Type.Tuple([Type.Number(), Type.Number()])),
+      total: Type.Number(),
+      firstSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms: start of the first profile with samples of this series in the range (null: none)' }),
+      lastSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms: start of the last profile with samples of this series in the range' }),
+    }),
+  ),
   step: Type.Integer({ description: 'seconds per point' }),
   from: Type.Integer({ description: 'unix ms of the first point' }),
   until: Type.Integer(),
@@ -229,7 +237,8 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
               total += g.values[i]!;
               points.push([(r.startS + i * step) * 1000, g.values[i]!]);
             }
-            return { labels: g.labels, points, total };
+            const ms = (x: number): number | null => (Number.isFinite(x) ? x * 1000 : null);
+            return { labels: g.labels, points, total, firstSeen: ms(g.firstS), lastSeen: ms(g.lastS) };
           }),
           step,
           from: r.startS * 1000,

@@ -125,6 +125,9 @@ export interface SeriesPoint {
 export interface Series {
 	labels: Record<string, string>;
 	points: SeriesPoint[];
+	/** unix ms of the first and last profile with samples of this series (Kiln), whatever the step. */
+	firstSeen?: number;
+	lastSeen?: number;
 }
 
 export interface SeriesResult {
@@ -214,7 +217,10 @@ function normalizeSeriesList(body: unknown, groupBy?: string): SeriesResult {
 			const key = o[groupBy] ?? o['value'] ?? o['key'] ?? o['__key'];
 			if (typeof key === 'string' || typeof key === 'number') labels[groupBy] = String(key);
 		}
-		series.push({ labels, points: toPoints(o) });
+		const s: Series = { labels, points: toPoints(o) };
+		if (typeof o['firstSeen'] === 'number') s.firstSeen = o['firstSeen'];
+		if (typeof o['lastSeen'] === 'number') s.lastSeen = o['lastSeen'];
+		series.push(s);
 	}
 	return { series };
 }
