@@ -21,6 +21,7 @@ export const serverFlags: FlagSpecs = {
   'ingest-max-label-value-length': { type: 'integer', value: 'N', default: 4096, min: 1, help: 'longest label value' },
   'ingest-max-inflight': { type: 'size', value: 'SIZE', default: '256MiB', help: 'bytes being ingested at once before 429 + Retry-After' },
   'ingest-rate-limit': { type: 'size', value: 'SIZE', default: 0, help: 'ingest bytes per second before 429 + Retry-After (0: no limit)' },
+  'print-schema': { type: 'boolean', help: 'print the schema DDL (with --clickhouse-cluster and --retention as given) and exit without connecting' },
   'ingest-batch-linger': { type: 'duration', value: 'DURATION', default: '5ms', help: 'how long concurrent uploads wait to share one insert' },
 };
 
@@ -59,7 +60,12 @@ export const serverCommand: Command = {
   flags: { ...serverFlags, ...logLevelFlag },
   async run(values, log) {
     // Loaded on use: the server pulls in embedded ClickHouse (~140 MB resident), which the agent must not carry.
-    const { startServer } = await import('@kiln/server');
+    const { startServer, schemaStatements } = await import('@kiln/server');
+    if (values['print-schema'] === true) {
+      const ctx = { retentionMs: values.retention as number, cluster: values['clickhouse-cluster'] as string | undefined };
+      process.stdout.write(schemaStatements(ctx).map((q) => `${q};\n`).join('\n'));
+      return 0;
+    }
     const server = await startServer({ ...serverOptions(values), logger: log });
     log.info({ url: server.url }, 'kiln server ready');
     return untilSignal(log, () => server.close());

@@ -124,6 +124,11 @@ export const migrations: readonly Migration[] = [
 
 checkOrder(migrations);
 
+/** Every statement of every migration, in order: what `kiln server --print-schema` shows a DBA. */
+export function schemaStatements(ctx: SchemaContext): string[] {
+  return migrations.flatMap((m) => m.statements(ctx).map((q) => q.replace(/\n\s+/g, '\n  ').trim()));
+}
+
 export const latestSchemaVersion: number = migrations.at(-1)?.version ?? 0;
 
 /** The highest applied migration, 0 on an empty database. */

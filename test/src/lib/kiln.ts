@@ -30,6 +30,8 @@ export interface KilnProcess {
   proc: ChildProcess;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** What it wrote to stdout alone. */
+  stdout(): string;
   /** Resolves with the exit code (or signal name) once the process ended. */
   exited: Promise<number | string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
@@ -44,7 +46,11 @@ export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProces
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string>((res) => {
     proc.on('exit', (code, signal) => res(code ?? signal ?? -1));
@@ -59,7 +65,7 @@ export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProces
     }
     return exited;
   };
-  return { proc, output: () => out, exited, stop };
+  return { proc, output: () => out, stdout: () => stdout, exited, stop };
 }
 
 /** Polls `url` until it answers 200 or the process exits or `timeoutMs` passes. */
