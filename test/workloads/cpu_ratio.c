@@ -3,7 +3,8 @@
  * Every thread (the main thread and N-1 pthreads started in worker_main)
  * alternates between two non-inlined functions, burn_hot and burn_cold, and
  * hands each one a budget of *thread CPU time* (CLOCK_THREAD_CPUTIME_ID):
- * 3 ms to burn_hot, 1 ms to burn_cold. Budgets are cumulative (a function
+ * 3 ms to burn_hot, 1 ms to burn_cold (both scaled by the same random factor
+ * of 0.5..1.5 each round). Budgets are cumulative (a function
  * that overshot its budget gets that much less next time), so over any run
  * longer than a few milliseconds each thread has spent exactly 3/4 of the CPU
  * time it got inside burn_hot and 1/4 inside burn_cold, to within one chunk
@@ -50,11 +51,15 @@ struct budget {
   int64_t hot_spent, hot_target;
   int64_t cold_spent, cold_target;
   uint64_t state;
+  /* Scale of this round's budgets in 1/1024ths (512..1535): rounds of random length, so that
+   * they never phase-lock with the sampling timer (a 4 ms round against 99 Hz would). */
+  int64_t scale;
+  uint64_t rng;
 };
 
 /* 3/4 of every thread's CPU time. The work is mix_hot, inlined from hot_inline.h. */
 NOINLINE void burn_hot(struct budget *b) {
-  b->hot_target += HOT_BUDGET_NS;
+  b->hot_target += HOT_BUDGET_NS * b->scale / 1024;
   int64_t t0 = thread_cpu_ns();
   uint64_t x = b->state;
   while (b->hot_spent < b->hot_target) {
@@ -71,7 +76,7 @@ NOINLINE void burn_hot(struct budget *b) {
  * as long (two multiplies per round), so that a chunk takes about as long here
  * as in burn_hot and both read the clock equally often per unit of CPU time. */
 NOINLINE void burn_cold(struct budget *b) {
-  b->cold_target += COLD_BUDGET_NS;
+  b->cold_target += COLD_BUDGET_NS * b->scale / 1024;
   int64_t t0 = thread_cpu_ns();
   uint64_t x = b->state | 1;
   while (b->cold_spent < b->cold_target) {
@@ -98,8 +103,12 @@ static int expired(void) {
 }
 
 NOINLINE void *worker_main(void *arg) {
-  struct budget b = {0, 0, 0, 0, (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1};
+  struct budget b = {.state = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1, .rng = (uint64_t)(uintptr_t)arg * 0x2545f4914f6cdd1dULL + 7};
   while (!expired()) {
+    b.rng ^= b.rng << 13;
+    b.rng ^= b.rng >> 7;
+    b.rng ^= b.rng << 17;
+    b.scale = 512 + (int64_t)(b.rng % 1024);
     burn_hot(&b);
     burn_cold(&b);
   }
