@@ -10,6 +10,8 @@ export interface SourceFrame {
   name: string;
   file?: string;
   line?: number;
+  /** The line where the function is declared (pprof Function.start_line); absent when unknown. */
+  startLine?: number;
   inlined: boolean;
 }
 
@@ -52,7 +54,7 @@ export class PprofBuilder {
   }
 
   #function(frame: SourceFrame): number {
-    const key = `${frame.name}\0${frame.file ?? ''}`;
+    const key = `${frame.name}\0${frame.file ?? ''}\0${frame.startLine ?? 0}`;
     let fn = this.#functions.get(key);
     if (fn === undefined) {
       fn = new PprofFunction({
@@ -60,6 +62,7 @@ export class PprofBuilder {
         name: this.#strings.dedup(frame.name),
         systemName: this.#strings.dedup(frame.name),
         filename: this.#strings.dedup(frame.file ?? ''),
+        startLine: frame.startLine ?? 0,
       });
       this.#functions.set(key, fn);
     }

@@ -9,7 +9,8 @@
         "src/demangle.cc",
         "src/files.cc",
         "src/symbols.cc",
-        "src/functions.cc"
+        "src/functions.cc",
+        "src/kallsyms.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -6,6 +6,8 @@ export interface Frame {
   name: string;
   file?: string;
   line?: number;
+  /** The line where the function is declared (DWARF DW_AT_decl_line); absent when unknown. */
+  startLine?: number;
   inlined: boolean;
 }
 

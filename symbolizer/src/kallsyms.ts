@@ -1,12 +1,23 @@
 // Kernel symbols from /proc/kallsyms: text symbols only, modules as "name [module]".
 // Loaded on first use; reloaded (at most once per minReloadIntervalMs) when an address
 // is not covered, which is what a module or BPF program loaded since then looks like.
-import { readFileSync } from 'node:fs';
+//
+// The table is compact: sorted addresses, one buffer of names and offsets into it (~5 MB for
+// 120k symbols, against ~11 MB of small strings on the JS heap), read and parsed in native
+// code (a load is ~50 ms, mostly the kernel formatting the file).
+import { native } from './native.js';
 
 /** How far past a symbol an address may be when the next symbol belongs to another module. */
-const MAX_TAIL = 0x10000n;
+const MAX_TAIL = 0x10000;
 /** ... and when the next symbol is in the same module (or the core kernel). */
-const MAX_GAP = 0x100000n;
+const MAX_GAP = 0x100000;
+/**
+ * Addresses are stored as offsets from this base so that they fit a double exactly: kernel
+ * text, modules and BPF programs live above it on x86-64 and arm64 (addresses below are skipped).
+ */
+const BASE = 0xfff0000000000000n;
+/** Addresses that stayed uncovered right after a load: they do not trigger another one. */
+const MAX_MISSES = 4096;
 
 export interface KallsymsOptions {
   minReloadIntervalMs?: number;
@@ -14,10 +25,16 @@ export interface KallsymsOptions {
 }
 
 export class Kallsyms {
-  private addrs = new BigUint64Array(0);
-  private names: string[] = [];
-  private modules: string[] = [];
+  /** Sorted, one per address (the first symbol listed there). */
+  private keys: Float64Array = new Float64Array(0);
+  /** Name i is names[nameStart[i], nameStart[i + 1]). */
+  private names: Buffer = Buffer.alloc(0);
+  private nameStart: Uint32Array = new Uint32Array(1);
+  /** Index into `modules`; 0 is the core kernel (''). */
+  private moduleOf: Uint16Array = new Uint16Array(0);
+  private modules: string[] = [''];
   private loadedAt = -Infinity;
+  private readonly missedSinceLoad = new Set<bigint>();
   /** Every address read as 0: kptr_restrict hides them from us. */
   restricted = false;
   loads = 0;
@@ -33,80 +50,53 @@ export class Kallsyms {
   }
 
   get size(): number {
-    return this.names.length;
+    return this.keys.length;
   }
 
   /** Reads the file now. Throws if it cannot be read. */
   load(): void {
-    const text = readFileSync(this.path, 'utf8');
+    const t = native().loadKallsyms(this.path, BASE);
     this.loadedAt = this.now();
     this.loads++;
-    const addrs: bigint[] = [];
-    const names: string[] = [];
-    const modules: string[] = [];
-    let nonZero = false;
-    for (const line of text.split('\n')) {
-      // "ffffffff81000000 T _stext" or "ffffffffc0201000 t name\t[module]"
-      const sp1 = line.indexOf(' ');
-      const sp2 = line.indexOf(' ', sp1 + 1);
-      if (sp1 <= 0 || sp2 !== sp1 + 2) continue;
-      const type = line[sp1 + 1];
-      if (type !== 't' && type !== 'T' && type !== 'w' && type !== 'W') continue;
-      const rest = line.slice(sp2 + 1);
-      const tab = rest.indexOf('\t');
-      const name = tab < 0 ? rest : rest.slice(0, tab);
-      const mod = tab < 0 ? '' : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
-      const addr = BigInt('0x' + line.slice(0, sp1));
-      if (addr !== 0n) nonZero = true;
-      addrs.push(addr);
-      names.push(name);
-      modules.push(mod);
-    }
-    this.restricted = addrs.length > 0 && !nonZero;
-    const order = addrs.map((_, i) => i);
-    order.sort((a, b) => {
-      const x = addrs[a] ?? 0n;
-      const y = addrs[b] ?? 0n;
-      return x < y ? -1 : x > y ? 1 : a - b;
-    });
-    // One symbol per address: the first one listed (aliases such as _stext/_text share one).
-    const sortedAddrs: bigint[] = [];
-    this.names = [];
-    this.modules = [];
-    for (const i of order) {
-      const a = addrs[i] ?? 0n;
-      if (sortedAddrs.length > 0 && sortedAddrs[sortedAddrs.length - 1] === a) continue;
-      sortedAddrs.push(a);
-      this.names.push(names[i] ?? '');
-      this.modules.push(modules[i] ?? '');
-    }
-    this.addrs = BigUint64Array.from(sortedAddrs);
+    this.missedSinceLoad.clear();
+    this.keys = t.keys;
+    this.names = t.names;
+    this.nameStart = t.nameStart;
+    this.moduleOf = t.moduleOf;
+    this.modules = t.modules;
+    this.restricted = t.restricted;
   }
 
   /**
    * The symbol covering `addr` ("name" or "name [module]"), or undefined. Loads the file on
-   * first use and reloads it when the address is not covered (rate-limited). Throws if the
-   * file cannot be read.
+   * first use and reloads it when the address is not covered (rate-limited; an address that
+   * was still not covered right after a load does not reload again). Throws if the file
+   * cannot be read.
    */
   lookup(addr: bigint): string | undefined {
     if (this.loads === 0) this.load();
     let found = this.find(addr);
-    if (found === undefined && this.now() - this.loadedAt >= this.minReloadIntervalMs) {
+    if (found === undefined && !this.missedSinceLoad.has(addr) && this.now() - this.loadedAt >= this.minReloadIntervalMs) {
       this.load();
       found = this.find(addr);
+      if (found === undefined) {
+        if (this.missedSinceLoad.size >= MAX_MISSES) this.missedSinceLoad.clear();
+        this.missedSinceLoad.add(addr);
+      }
     }
     return found;
   }
 
   private find(addr: bigint): string | undefined {
-    if (this.restricted) return undefined;
-    const addrs = this.addrs;
+    if (this.restricted || addr < BASE) return undefined;
+    const key = Number(addr - BASE);
+    const keys = this.keys;
     let lo = 0;
-    let hi = addrs.length - 1;
+    let hi = keys.length - 1;
     let i = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((addrs[mid] ?? 0n) <= addr) {
+      if ((keys[mid] ?? 0) <= key) {
         i = mid;
         lo = mid + 1;
       } else {
@@ -114,10 +104,10 @@ export class Kallsyms {
       }
     }
     if (i < 0) return undefined;
-    const mod = this.modules[i] ?? '';
-    const sameRegion = i + 1 < addrs.length && this.modules[i + 1] === mod;
-    if (addr - (addrs[i] ?? 0n) >= (sameRegion ? MAX_GAP : MAX_TAIL)) return undefined;
-    const name = this.names[i] ?? '';
-    return mod === '' ? name : `${name} [${mod}]`;
+    const mod = this.moduleOf[i] ?? 0;
+    const sameRegion = i + 1 < keys.length && this.moduleOf[i + 1] === mod;
+    if (key - (keys[i] ?? 0) >= (sameRegion ? MAX_GAP : MAX_TAIL)) return undefined;
+    const name = this.names.toString('latin1', this.nameStart[i], this.nameStart[i + 1]);
+    return mod === 0 ? name : `${name} [${this.modules[mod] ?? ''}]`;
   }
 }

@@ -37,6 +37,8 @@ export interface NativeResolveResult {
   files: Int32Array;
   /** 0 when unknown. */
   lines: Int32Array;
+  /** The function's declaration line (DW_AT_decl_line), 0 when unknown. */
+  startLines: Int32Array;
   inlined: Uint8Array;
   /** The file could not be set up for lookups at all (every count is 0). */
   error?: string;
@@ -61,11 +63,27 @@ export interface NativeElfFile {
   close(): void;
 }
 
+/** Text symbols of /proc/kallsyms, sorted by address, one per address. */
+export interface NativeKallsyms {
+  /** Address minus the base passed in (exact doubles). */
+  keys: Float64Array;
+  /** Name i is names[nameStart[i], nameStart[i + 1]) (latin1). */
+  names: Buffer;
+  nameStart: Uint32Array;
+  /** Index into modules; 0 is the core kernel (''). */
+  moduleOf: Uint16Array;
+  modules: string[];
+  /** Every address was 0 (kptr_restrict). */
+  restricted: boolean;
+}
+
 export interface NativeAddon {
   /** Opens `path` read-only (pread, never mmap). Throws an Error with `code` (errno name, ENOTELF, EBADELF). */
   ElfFile: new (path: string) => NativeElfFile;
   /** C++ (Itanium) and legacy Rust names, as `addr2line -C` shows them; others unchanged. */
   demangle(name: string): string;
+  /** Reads and parses /proc/kallsyms; addresses below `base` are skipped. Throws an Error with `code`. */
+  loadKallsyms(path: string, base: bigint): NativeKallsyms;
 }
 
 const addonPath = '../native/build/Release/kiln_symbolizer.node';

@@ -570,6 +570,8 @@ function splitFrames(res: NativeResolveResult): Frame[][] {
       if (file >= 0) frame.file = res.strings[file];
       const line = res.lines[f] ?? 0;
       if (line > 0) frame.line = line;
+      const startLine = res.startLines[f] ?? 0;
+      if (startLine > 0) frame.startLine = startLine;
       frames.push(Object.freeze(frame));
     }
     out.push(frames);

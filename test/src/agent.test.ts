@@ -246,18 +246,22 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
     assert.ok(viaThread > 0, 'the other threads\' stacks reach start_thread');
   });
 
-  it('the always_inline mix_hot is its own inline frame at hot_inline.h:<body line>', () => {
+  it('the always_inline mix_hot is its own inline frame at hot_inline.h:<body line>; functions carry their declaration line', () => {
     const { first, last } = mixHotLines();
+    const burnHotDecl = readFileSync(join(workloadsDir, 'cpu_ratio.c'), 'utf8').split('\n').findIndex((l) => l.startsWith('NOINLINE void burn_hot(')) + 1;
+    assert.ok(burnHotDecl > 0, 'cpu_ratio.c defines burn_hot');
     let inlined = 0;
     for (const loc of profile.locations.values()) {
       loc.lines.forEach((l, i) => {
         if (l.name !== 'mix_hot') return;
         assert.equal(basename(l.file), 'hot_inline.h', `mix_hot's file is hot_inline.h, got ${l.file}`);
         assert.ok(l.line >= first && l.line <= last, `mix_hot's line ${l.line} is inside its body (${first}-${last})`);
+        assert.equal(l.fn?.startLine, first, 'mix_hot\'s Function.start_line is the line that declares it');
         const caller = loc.lines[i + 1];
         assert.ok(caller, 'mix_hot is an inline Line with its caller after it in the same location');
         assert.equal(caller.name, 'burn_hot');
         assert.equal(basename(caller.file), 'cpu_ratio.c');
+        assert.equal(caller.fn?.startLine, burnHotDecl, 'burn_hot\'s Function.start_line is the line that declares it');
         inlined++;
       });
     }

@@ -309,12 +309,15 @@ describe('symbolizer: user space against addr2line', () => {
     stop(r);
   });
 
-  test('an always_inline function is its own inlined frame, with its line and its caller’s call line', async () => {
+  test('an always_inline function is its own inlined frame, with its line and its caller’s call line; each frame has its declaration line', async () => {
     const r = await start(bin.c, ['spin']);
     const s = new Symbolizer();
     const src = join(sources, 'fixture.c');
     const mixLine = lineOf(src, 'LINE:mix-body');
     const callLine = lineOf(src, 'LINE:burn-calls-mix');
+    // DW_AT_decl_line: where each function is defined (pprof Function.start_line).
+    const mixDecl = lineOf(src, 'uint64_t mix(uint64_t x) {');
+    const burnDecl = lineOf(src, 'uint64_t burn(uint64_t seed) {');
     const burn = functions(bin.c).find((f) => f.name === 'burn');
     assert.ok(burn);
     const all = Array.from({ length: burn.size }, (_, i) => burn.start + i);
@@ -326,8 +329,8 @@ describe('symbolizer: user space against addr2line', () => {
     const [addr = 0] = toProcess(r.pid, bin.c, [all[idx] ?? 0]);
     const [u] = s.symbolizeUser(r.pid, [addr], undefined, false);
     assert.deepEqual(u?.frames, [
-      { name: 'mix', inlined: true, file: src, line: mixLine },
-      { name: 'burn', inlined: false, file: src, line: callLine },
+      { name: 'mix', inlined: true, file: src, line: mixLine, startLine: mixDecl },
+      { name: 'burn', inlined: false, file: src, line: callLine, startLine: burnDecl },
     ]);
     assert.equal(u?.mapping?.path, realpathSync(bin.c));
     assert.match(u?.mapping?.buildId ?? '', /^[0-9a-f]{40}$/);

@@ -3,11 +3,14 @@
 // Screenshots: test/artifacts/ui-*.png.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
 import { COMPARE, EXPLORE, seedCompareData, seedExploreData } from './lib/ui-data.js';
 import { canvasStats, hoverFrame, locateFrame, pixelAt } from './lib/ui-page.js';
 import { startUiServer, type UiServer } from './lib/ui-server.js';
+import { workloadsDir } from './lib/workloads.js';
 
 interface ServerStatus {
   version: string;
@@ -250,7 +253,8 @@ describe('web UI', () => {
       const regTip = await hoverFrame(page, reg);
       assert.match(regTip, /regression/);
       // Where the frame comes from (the server's metadata.frames): source file, binary, kind.
-      assert.match(regTip, /checkout\.c(:\d+)? · checkout · native/);
+      const declared = readFileSync(join(workloadsDir, 'checkout.c'), 'utf8').split('\n').findIndex((l) => l.startsWith(`NOINLINE void ${COMPARE.regressed}(`)) + 1;
+      assert.ok(regTip.includes(`checkout.c:${declared} · checkout · native`), regTip);
       const fresh = await locateFrame(graph, COMPARE.added);
       assert.ok(fresh, 'the new frame is drawn');
       assert.match(await hoverFrame(page, fresh), /new \(only on the right\)/);

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <linux/types.h>
+#include <malloc.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -102,6 +103,10 @@ int on_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
+// Entries moved per batch syscall: the scratch space stays small (a stack is ~1 KB, and a map
+// sized for its worst case would need megabytes that stay resident), a few calls per drain.
+constexpr __u32 kDrainBatch = 256;
+
 // Moves every entry of a hash map into `out` as (key, value) records and empties the map.
 // `keys` and `values` are scratch space, kept by the caller between drains.
 void drain_map(bpf_map* map, std::vector<unsigned char>& out, std::vector<unsigned char>& keys, std::vector<unsigned char>& values) {
@@ -109,14 +114,20 @@ void drain_map(bpf_map* map, std::vector<unsigned char>& out, std::vector<unsign
   const size_t value_size = bpf_map__value_size(map);
   const int fd = bpf_map__fd(map);
   const __u32 max = bpf_map__max_entries(map);
-  keys.resize(static_cast<size_t>(max) * key_size);
-  values.resize(static_cast<size_t>(max) * value_size);
+  __u32 batch = std::min(max, kDrainBatch);
   __u64 token = 0;
   bool first = true;
   for (;;) {
-    __u32 n = max;
+    keys.resize(static_cast<size_t>(batch) * key_size);
+    values.resize(static_cast<size_t>(batch) * value_size);
+    __u32 n = batch;
     int err = bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &token, &token, keys.data(), values.data(), &n, nullptr);
     int e = err ? errno : 0;
+    if (e == ENOSPC && n == 0 && batch < max) {
+      // One hash bucket holds more entries than the batch: retry it with more room.
+      batch = std::min(max, batch * 2);
+      continue;
+    }
     for (__u32 i = 0; i < n; i++) {
       out.insert(out.end(), keys.data() + i * key_size, keys.data() + (i + 1) * key_size);
       out.insert(out.end(), values.data() + i * value_size, values.data() + (i + 1) * value_size);
@@ -198,6 +209,8 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     destroy();
     throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
   }
+  // Loading parsed the kernel's BTF (megabytes, freed in pieces): return the free pages.
+  malloc_trim(0);
 }
 
 std::string BpfSession::attach_new_cpus() {

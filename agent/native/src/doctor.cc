@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <malloc.h>
 #include <bpf/libbpf.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -238,6 +239,9 @@ std::vector<ProbeResult> run_doctor_probes() {
   results.push_back(probe("tp_btf", [] { return check_tracepoint_hits("sched_switch_btf", HIT_TP_BTF, true); }));
   results.push_back(probe("uprobes", check_uprobe));
   results.push_back(probe("fentry", [] { return check_tracepoint_hits("fentry_tcp_sendmsg", HIT_FENTRY, false); }));
+  // libbpf parsed the kernel's BTF once per skeleton (megabytes, freed in pieces): hand the
+  // free pages back, or they stay resident in this thread's malloc arena for the agent's life.
+  malloc_trim(0);
   return results;
 }
 

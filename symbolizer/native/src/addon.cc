@@ -3,6 +3,7 @@
 
 #include "demangle.h"
 #include "elf_file.h"
+#include "kallsyms.h"
 
 namespace kiln {
 namespace {
@@ -21,6 +22,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   elf_version(EV_CURRENT);
   exports.Set("ElfFile", kiln::ElfFile::Define(env));
   exports.Set("demangle", Napi::Function::New(env, kiln::DemangleJs, "demangle"));
+  exports.Set("loadKallsyms", Napi::Function::New(env, kiln::LoadKallsyms, "loadKallsyms"));
   return exports;
 }
 

@@ -395,6 +395,7 @@ Napi::Value ElfFile::Resolve(const Napi::CallbackInfo& info) {
     out.Set("names", Napi::Int32Array::New(env, 0));
     out.Set("files", Napi::Int32Array::New(env, 0));
     out.Set("lines", Napi::Int32Array::New(env, 0));
+    out.Set("startLines", Napi::Int32Array::New(env, 0));
     out.Set("inlined", Napi::Uint8Array::New(env, 0));
     return out;
   }
@@ -407,10 +408,10 @@ Napi::Value ElfFile::Resolve(const Napi::CallbackInfo& info) {
     if (fresh) strings.push_back(s);
     return it->second;
   };
-  std::vector<int32_t> names, files, lines;
+  std::vector<int32_t> names, files, lines, start_lines;
   std::vector<uint8_t> inlined;
   std::vector<RawFrame> frames;
-  if (!symbols_.built()) symbols_.Build(mod_);
+  if (!symbols_.built()) symbols_.Build(mod_, debug_fd_.valid() ? debug_fd_.get() : fd_.get());
   for (size_t i = 0; i < n; i++) {
     double v = vaddrs[i];
     if (!(v >= 0)) continue;
@@ -420,6 +421,7 @@ Napi::Value ElfFile::Resolve(const Napi::CallbackInfo& info) {
       names.push_back(intern(f.name));
       files.push_back(f.file != nullptr ? intern(f.file) : -1);
       lines.push_back(f.line);
+      start_lines.push_back(f.decl_line);
       inlined.push_back(f.inlined ? 1 : 0);
     }
   }
@@ -437,6 +439,7 @@ Napi::Value ElfFile::Resolve(const Napi::CallbackInfo& info) {
   out.Set("names", copy_i32(names));
   out.Set("files", copy_i32(files));
   out.Set("lines", copy_i32(lines));
+  out.Set("startLines", copy_i32(start_lines));
   out.Set("inlined", js_inlined);
   if (!dwarf_warning_.empty()) out.Set("warning", dwarf_warning_);
   out.Set("altBytes", static_cast<double>(alt_bytes_));

@@ -74,12 +74,9 @@ std::string FunctionName(const SymbolIndex& symbols, Dwarf_Die* die, int lang, b
   const char* raw = DieName(die, &linkage);
   if (!linkage && !NonMangled(lang) && dwarf_tag(die) != DW_TAG_inlined_subroutine) {
     Dwarf_Addr entry = 0;
-    if (EntryAddress(die, &entry)) {
-      if (const char* sym = symbols.Lookup(entry + bias, true)) return Demangle(sym);
-    }
-    if (innermost) {
-      if (const char* sym = symbols.Lookup(addr, false)) return Demangle(sym);
-    }
+    std::string sym;
+    if (EntryAddress(die, &entry) && symbols.Lookup(entry + bias, true, &sym)) return Demangle(sym.c_str());
+    if (innermost && symbols.Lookup(addr, false, &sym)) return Demangle(sym.c_str());
   }
   return raw != nullptr ? Demangle(raw) : std::string("??");
 }
@@ -109,7 +106,10 @@ void DwarfFrames(Dwfl_Module* mod, const SymbolIndex& symbols, FunctionIndex& fu
   for (size_t k = 0; k < funcs.size(); k++) {
     Dwarf_Die* die = &funcs[k];
     bool inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
-    out->push_back(RawFrame{FunctionName(symbols, die, lang, k == 0, addr, bias), file, line, inlined});
+    // Follows DW_AT_abstract_origin / DW_AT_specification to the declaration.
+    int decl_line = 0;
+    if (dwarf_decl_line(die, &decl_line) != 0) decl_line = 0;
+    out->push_back(RawFrame{FunctionName(symbols, die, lang, k == 0, addr, bias), file, line, decl_line, inlined});
     if (!inlined) break;
     file = nullptr;
     line = 0;
@@ -136,7 +136,8 @@ void ResolveAddress(Dwfl_Module* mod, const SymbolIndex& symbols, FunctionIndex&
   Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias);
   if (cudie != nullptr && CuContains(cudie, addr - bias)) DwarfFrames(mod, symbols, functions, cudie, addr, bias, out);
   if (!out->empty()) return;
-  if (const char* sym = symbols.Lookup(addr, false)) out->push_back(RawFrame{Demangle(sym), nullptr, 0, false});
+  std::string sym;
+  if (symbols.Lookup(addr, false, &sym)) out->push_back(RawFrame{Demangle(sym.c_str()), nullptr, 0, 0, false});
 }
 
 }  // namespace kiln

@@ -13,6 +13,7 @@ struct RawFrame {
   std::string name;
   const char* file;  // owned by libdw, valid while the Dwfl lives
   int line;
+  int decl_line;  // the function's DW_AT_decl_line, 0 when unknown
   bool inlined;
 };
 

@@ -1,14 +1,18 @@
 #include "symbols.h"
 
 #include <gelf.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
 
 namespace kiln {
 namespace {
 
-int Binding(const GElf_Sym& sym) {
-  switch (GELF_ST_BIND(sym.st_info)) {
+uint8_t Binding(unsigned char info) {
+  switch (GELF_ST_BIND(info)) {
     case STB_GLOBAL: return 3;
     case STB_WEAK: return 2;
     case STB_LOCAL: return 1;
@@ -16,23 +20,35 @@ int Binding(const GElf_Sym& sym) {
   }
 }
 
+bool Wanted(unsigned char info, uint16_t shndx) {
+  if (shndx == SHN_UNDEF) return false;
+  int type = GELF_ST_TYPE(info);
+  return type != STT_SECTION && type != STT_FILE && type != STT_TLS;
+}
+
+uint32_t ClampSize(uint64_t size) {
+  return size > std::numeric_limits<uint32_t>::max() ? std::numeric_limits<uint32_t>::max() : static_cast<uint32_t>(size);
+}
+
+ssize_t PreadFull(int fd, void* buf, size_t len, uint64_t off) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, static_cast<char*>(buf) + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
 }  // namespace
 
-void SymbolIndex::Build(Dwfl_Module* mod) {
+void SymbolIndex::Build(Dwfl_Module* mod, int fd) {
   built_ = true;
-  int n = dwfl_module_getsymtab(mod);
-  for (int i = 0; i < n; i++) {
-    GElf_Sym sym;
-    GElf_Addr value = 0;
-    GElf_Word shndx = 0;
-    Elf* elf = nullptr;
-    Dwarf_Addr bias = 0;
-    const char* name = dwfl_module_getsym_info(mod, i, &sym, &value, &shndx, &elf, &bias);
-    if (name == nullptr || name[0] == '\0' || sym.st_shndx == SHN_UNDEF) continue;
-    int type = GELF_ST_TYPE(sym.st_info);
-    if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) continue;
-    syms_.push_back(Sym{value, sym.st_size, Binding(sym), name});
-  }
+  fd_ = fd;
+  Dwarf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(mod, &bias);
+  if (elf == nullptr || !BuildFromFile(elf, bias)) BuildFromDwfl(mod);
   // Stable: among equals the symbol table order decides, as in libdwfl.
   std::stable_sort(syms_.begin(), syms_.end(), [](const Sym& a, const Sym& b) { return a.value < b.value; });
   max_end_.resize(syms_.size());
@@ -42,8 +58,7 @@ void SymbolIndex::Build(Dwfl_Module* mod) {
     max_end_[i] = m;
   }
 
-  Dwarf_Addr bias = 0;
-  if (Elf* elf = dwfl_module_getelf(mod, &bias)) {
+  if (elf != nullptr) {
     Elf_Scn* scn = nullptr;
     while ((scn = elf_nextscn(elf, scn)) != nullptr) {
       GElf_Shdr mem;
@@ -56,6 +71,89 @@ void SymbolIndex::Build(Dwfl_Module* mod) {
   }
 }
 
+// The .symtab libdwfl would use (the main file's), read in chunks with pread; names stay on
+// disk. False (nothing added) when the file has no such table or it is not 64-bit native-endian.
+bool SymbolIndex::BuildFromFile(Elf* elf, GElf_Addr bias) {
+  if (fd_ < 0 || gelf_getclass(elf) != ELFCLASS64) return false;
+  const char* ident = elf_getident(elf, nullptr);
+  const unsigned char host = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+  if (ident == nullptr || static_cast<unsigned char>(ident[EI_DATA]) != host) return false;
+  GElf_Shdr symtab{}, strtab{};
+  bool found = false;
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+    GElf_Shdr mem;
+    GElf_Shdr* shdr = gelf_getshdr(scn, &mem);
+    if (shdr == nullptr) return false;
+    if (shdr->sh_type != SHT_SYMTAB || shdr->sh_size == 0) continue;
+    GElf_Shdr strmem;
+    GElf_Shdr* str = gelf_getshdr(elf_getscn(elf, shdr->sh_link), &strmem);
+    if (str == nullptr || str->sh_type != SHT_STRTAB || shdr->sh_entsize != sizeof(Elf64_Sym)) return false;
+    symtab = *shdr;
+    strtab = *str;
+    found = true;
+    break;
+  }
+  if (!found) return false;
+  strtab_offset_ = strtab.sh_offset;
+  strtab_size_ = strtab.sh_size;
+  names_on_disk_ = true;
+  constexpr size_t kChunk = 2730;  // symbols per read, 64 KB
+  std::vector<Elf64_Sym> chunk(kChunk);
+  const uint64_t count = symtab.sh_size / sizeof(Elf64_Sym);
+  for (uint64_t first = 0; first < count; first += kChunk) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, count - first));
+    ssize_t got = PreadFull(fd_, chunk.data(), want * sizeof(Elf64_Sym), symtab.sh_offset + first * sizeof(Elf64_Sym));
+    size_t n = got > 0 ? static_cast<size_t>(got) / sizeof(Elf64_Sym) : 0;
+    for (size_t i = 0; i < n; i++) {
+      const Elf64_Sym& sym = chunk[i];
+      if (sym.st_name == 0 || sym.st_name >= strtab_size_ || !Wanted(sym.st_info, sym.st_shndx)) continue;
+      syms_.push_back(Sym{sym.st_value + bias, sym.st_name, ClampSize(sym.st_size), Binding(sym.st_info)});
+    }
+    if (n < want) break;  // truncated: keep what was read
+  }
+  return true;
+}
+
+void SymbolIndex::BuildFromDwfl(Dwfl_Module* mod) {
+  int n = dwfl_module_getsymtab(mod);
+  for (int i = 0; i < n; i++) {
+    GElf_Sym sym;
+    GElf_Addr value = 0;
+    GElf_Word shndx = 0;
+    Elf* elf = nullptr;
+    Dwarf_Addr bias = 0;
+    const char* name = dwfl_module_getsym_info(mod, i, &sym, &value, &shndx, &elf, &bias);
+    if (name == nullptr || name[0] == '\0' || !Wanted(sym.st_info, sym.st_shndx)) continue;
+    syms_.push_back(Sym{value, reinterpret_cast<uint64_t>(name), ClampSize(sym.st_size), Binding(sym.st_info)});
+  }
+}
+
+bool SymbolIndex::Name(const Sym& s, std::string* out) const {
+  out->clear();
+  if (!names_on_disk_) {
+    out->assign(reinterpret_cast<const char*>(s.name));
+    return true;
+  }
+  // Read until the NUL, in pieces (C++ and Rust names can be kilobytes long).
+  uint64_t off = strtab_offset_ + s.name;
+  const uint64_t end = strtab_offset_ + strtab_size_;
+  char buf[512];
+  while (off < end && out->size() < (1u << 16)) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, end - off));
+    ssize_t got = PreadFull(fd_, buf, want, off);
+    if (got <= 0) return !out->empty();
+    const char* nul = static_cast<const char*>(memchr(buf, '\0', static_cast<size_t>(got)));
+    if (nul != nullptr) {
+      out->append(buf, static_cast<size_t>(nul - buf));
+      return !out->empty();
+    }
+    out->append(buf, static_cast<size_t>(got));
+    off += static_cast<uint64_t>(got);
+  }
+  return !out->empty();
+}
+
 const SymbolIndex::Section* SymbolIndex::SectionOf(GElf_Addr addr) const {
   auto it = std::upper_bound(sections_.begin(), sections_.end(), addr,
                              [](GElf_Addr a, const Section& s) { return a < s.start; });
@@ -64,7 +162,12 @@ const SymbolIndex::Section* SymbolIndex::SectionOf(GElf_Addr addr) const {
   return addr < it->end ? &*it : nullptr;
 }
 
-const char* SymbolIndex::Lookup(GElf_Addr addr, bool exact) const {
+bool SymbolIndex::Lookup(GElf_Addr addr, bool exact, std::string* name) const {
+  const Sym* s = Find(addr, exact);
+  return s != nullptr && Name(*s, name);
+}
+
+const SymbolIndex::Sym* SymbolIndex::Find(GElf_Addr addr, bool exact) const {
   // Last symbol with value <= addr.
   auto it = std::upper_bound(syms_.begin(), syms_.end(), addr, [](GElf_Addr a, const Sym& s) { return a < s.value; });
   if (it == syms_.begin()) return nullptr;
@@ -79,7 +182,7 @@ const char* SymbolIndex::Lookup(GElf_Addr addr, bool exact) const {
     if (best != nullptr && s.value < best->value) break;
     if (best == nullptr || s.binding > best->binding || (s.binding == best->binding && s.size <= best->size)) best = &s;
   }
-  if (best != nullptr) return exact && best->value != addr ? nullptr : best->name;
+  if (best != nullptr) return exact && best->value != addr ? nullptr : best;
 
   // A label without size (hand-written assembly): the closest one, unless a sized symbol
   // between it and addr ends below addr, and only within addr's section.
@@ -92,9 +195,9 @@ const char* SymbolIndex::Lookup(GElf_Addr addr, bool exact) const {
     if (label == nullptr || s.binding > label->binding) label = &s;
   }
   if (label == nullptr || (exact && label->value != addr)) return nullptr;
-  if (label->value == addr) return label->name;
+  if (label->value == addr) return label;
   const Section* sec = SectionOf(addr);
-  return sec != nullptr && label->value >= sec->start ? label->name : nullptr;
+  return sec != nullptr && label->value >= sec->start ? label : nullptr;
 }
 
 }  // namespace kiln
