@@ -60,7 +60,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   let profiler: Profiler;
   try {
-    profiler = new Profiler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, node: opts.node, logger: log, metrics });
+    profiler = new Profiler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, intervalMs: opts.intervalMs, node: opts.node, logger: log, metrics });
   } catch (err) {
     metricsServer?.close();
     throw new AgentStartError(`cannot start the CPU sampler: ${(err as Error).message}`);

@@ -60,7 +60,16 @@ function buildIdOf(path: string): string {
   }
 }
 
-export function readProcessInfo(pid: number, generation: number, procRoot = '/proc'): ProcessInfo {
+/**
+ * `knownBuildId(exe)` may supply the executable's build-id from state that already has it (the
+ * symbolizer's snapshot); when it returns undefined the file is opened here.
+ */
+export function readProcessInfo(
+  pid: number,
+  generation: number,
+  procRoot = '/proc',
+  knownBuildId?: (exe: string) => string | undefined,
+): ProcessInfo {
   const dir = `${procRoot}/${pid}`;
   const comm = read(`${dir}/comm`)?.trim();
   let exe = '';
@@ -74,7 +83,7 @@ export function readProcessInfo(pid: number, generation: number, procRoot = '/pr
   const name = comm ?? `pid-${pid}`;
   let version = otel.version;
   if (version === undefined && exe !== '') {
-    const id = buildIdOf(`${dir}/exe`);
+    const id = knownBuildId?.(exe) ?? buildIdOf(`${dir}/exe`);
     version = id === '' ? undefined : `build-${id.slice(0, 12)}`;
   }
   return {

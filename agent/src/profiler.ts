@@ -11,6 +11,8 @@ export interface ProfilerOptions {
   frequency: number;
   pids: number[];
   includeIdle: boolean;
+  /** The drain interval: a process's maps are re-read for an unknown address at most about once per interval. */
+  intervalMs?: number;
   node?: string;
   logger: Logger;
   metrics: AgentMetrics;
@@ -36,7 +38,11 @@ export class Profiler {
     this.#opts = opts;
     this.#node = opts.node ?? hostname();
     this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle });
-    this.#symbolizer = new Symbolizer({ logger: opts.logger });
+    this.#symbolizer = new Symbolizer({
+      logger: opts.logger,
+      // Half an interval: timers drift, and a dlopen is still seen in the next interval.
+      mapsRefreshMs: opts.intervalMs !== undefined ? Math.max(1000, opts.intervalMs / 2) : undefined,
+    });
     // Capture a new process within ~250 ms of its first sample, so one that lives a second
     // is still symbolized after it exits.
     this.#eventTimer = setInterval(() => this.#handleEvents(), 250);
@@ -48,7 +54,10 @@ export class Profiler {
   }
 
   #capture(pid: number, generation: number): ProcessInfo {
-    const info = readProcessInfo(pid, generation);
+    // The executable's build-id comes from the snapshot's ELF state instead of opening it again.
+    const info = readProcessInfo(pid, generation, '/proc', (exe) =>
+      this.#symbolizer.snapshotProcess(pid, generation) ? this.#symbolizer.mappedBuildId(pid, exe) : undefined,
+    );
     this.#processes.set(this.#key(pid, generation), info);
     if (!info.unreadable) this.#symbolizer.snapshotProcess(pid, generation);
     return info;

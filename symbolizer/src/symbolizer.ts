@@ -50,6 +50,12 @@ export interface SymbolizerOptions {
    * last samples were symbolized.
    */
   maxCacheBytes?: number;
+  /**
+   * An address outside every executable mapping re-reads /proc/<pid>/maps (a dlopen since the
+   * last read) when that read is at least this old. Default 1000 ms; the agent passes half its
+   * interval, so an unchanged process's maps are read about once per interval at most.
+   */
+  mapsRefreshMs?: number;
   logger?: Logger;
 }
 
@@ -82,6 +88,8 @@ export type SymbolizerErrorKind =
   | 'internal';
 
 interface SnapshotMapping {
+  /** The line of /proc/<pid>/maps it was parsed from: an unchanged line is reused without parsing. */
+  line: string;
   raw: ProcMapping;
   info: MappingInfo;
   /** Key into the ELF cache, for executable file mappings that could be opened. */
@@ -97,6 +105,11 @@ interface Snapshot {
   /** Sorted by start. */
   mappings: SnapshotMapping[];
   takenAt: number;
+  /**
+   * Lookup addresses that were outside every executable mapping right after a read of the maps
+   * (bad frame-pointer unwinds mostly): they do not trigger another read. Bounded by MAX_MISSED.
+   */
+  missed: Set<number>;
   perfMaps?: PerfMap[];
 }
 
@@ -108,9 +121,10 @@ interface Pending {
 }
 
 const DEFAULT_MAX_CACHE_BYTES = 1024 * 1024 * 1024;
-/** An address outside every mapping re-reads /proc/<pid>/maps (a dlopen since the snapshot), at most this often. */
-const REFRESH_INTERVAL_MS = 1000;
+/** Default of SymbolizerOptions.mapsRefreshMs. */
+const DEFAULT_MAPS_REFRESH_MS = 1000;
 const MAX_FILE_IDS = 65_536;
+const MAX_MISSED = 4096;
 
 function statKey(st: Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
@@ -122,6 +136,7 @@ function unknownFrame(name: string): Frame {
 
 export class Symbolizer {
   private readonly procRoot: string;
+  private readonly mapsRefreshMs: number;
   private readonly log: Logger | undefined;
   private readonly cache: ElfCache;
   private readonly frameCache = new FrameCache();
@@ -143,6 +158,7 @@ export class Symbolizer {
 
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? '/proc';
+    this.mapsRefreshMs = opts.mapsRefreshMs ?? DEFAULT_MAPS_REFRESH_MS;
     this.log = opts.logger;
     this.cache = new ElfCache(opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES);
     this.kallsyms = new Kallsyms(`${this.procRoot}/kallsyms`);
@@ -163,6 +179,18 @@ export class Symbolizer {
       this.error('internal', err);
       return false;
     }
+  }
+
+  /**
+   * The build-id of the executable file mapping of `path` in `pid`'s current snapshot (the
+   * snapshot's ELF state already has it); undefined when there is no snapshot, no such mapping,
+   * or its file could not be opened. Never reads /proc.
+   */
+  mappedBuildId(pid: number, path: string): string | undefined {
+    const snap = this.snapshots.get(pid);
+    if (snap === undefined) return undefined;
+    for (const m of snap.mappings) if (m.key !== undefined && m.raw.path === path) return m.info.buildId;
+    return undefined;
   }
 
   /** Drops a process's snapshot. Cached ELF state stays (it is shared by build-id). */
@@ -263,16 +291,19 @@ export class Symbolizer {
     }
     const root = `${dir}/root`;
     const old = new Map<string, SnapshotMapping>();
-    for (const m of previous?.mappings ?? []) old.set(`${m.raw.start}:${m.raw.end}:${m.raw.offset}:${m.raw.inode}:${m.raw.path}`, m);
+    for (const m of previous?.mappings ?? []) old.set(m.line, m);
 
     const mappings: SnapshotMapping[] = [];
-    for (const raw of parseProcMaps(text)) {
-      const reused = old.get(`${raw.start}:${raw.end}:${raw.offset}:${raw.inode}:${raw.path}`);
+    for (const line of text.split('\n')) {
+      const reused = old.get(line);
       if (reused !== undefined) {
         mappings.push(reused);
         continue;
       }
+      const raw = parseProcMaps(line)[0];
+      if (raw === undefined) continue;
       const m: SnapshotMapping = {
+        line,
         raw,
         info: { start: raw.start, end: raw.end, offset: raw.offset, path: raw.path, buildId: '' },
         name: posix.basename(raw.path) || raw.path,
@@ -287,7 +318,7 @@ export class Symbolizer {
       mappings.push(m);
     }
     mappings.sort((a, b) => a.raw.start - b.raw.start);
-    const snap: Snapshot = { pid, generation, root, nspid, mappings, takenAt: Date.now(), perfMaps: previous?.perfMaps };
+    const snap: Snapshot = { pid, generation, root, nspid, mappings, takenAt: Date.now(), missed: new Set(), perfMaps: previous?.perfMaps };
     this.snapshots.set(pid, snap);
     return snap;
   }
@@ -399,8 +430,10 @@ export class Symbolizer {
     isReturnAddress: boolean | boolean[] | undefined,
   ): UserFrames[] {
     const out: UserFrames[] = new Array<UserFrames>(addresses.length);
+    const before = this.snapshots.get(pid);
     let snap = this.snapshotFor(pid, generation);
-    let refreshed = false;
+    // Read in this call, i.e. after every sample of the batch was taken.
+    let refreshed = snap !== undefined && snap !== before;
     let perfMapsRead = false;
     const pending = new Map<ElfEntry, Pending>();
 
@@ -413,10 +446,16 @@ export class Symbolizer {
         continue;
       }
       let m = findMapping(snap.mappings, lookup);
-      if ((m === undefined || m.raw.perms.includes('x') === false) && !refreshed && Date.now() - snap.takenAt >= REFRESH_INTERVAL_MS) {
-        refreshed = true;
-        snap = this.takeSnapshot(pid, generation, snap) ?? snap;
-        m = findMapping(snap.mappings, lookup);
+      if (m === undefined || !m.raw.perms.includes('x')) {
+        if (!refreshed && !snap.missed.has(lookup) && Date.now() - snap.takenAt >= this.mapsRefreshMs) {
+          refreshed = true;
+          snap = this.takeSnapshot(pid, generation, snap) ?? snap;
+          m = findMapping(snap.mappings, lookup);
+        }
+        if (refreshed && (m === undefined || !m.raw.perms.includes('x'))) {
+          if (snap.missed.size >= MAX_MISSED) snap.missed.clear();
+          snap.missed.add(lookup);
+        }
       }
       if (m === undefined || !isFileMapping(m.raw)) {
         // JIT code lives in anonymous memory.
