@@ -70,7 +70,7 @@ describe('schema DDL', () => {
     const alters = statements.filter((s) => s.startsWith('ALTER TABLE'));
     assert.deepEqual(
       alters.map((s) => /^ALTER TABLE (\S+)/.exec(s)![1]).sort(),
-      ['kiln_functions', 'kiln_functions_local'],
+      ['kiln_functions', 'kiln_functions_local', 'kiln_profiles', 'kiln_profiles_local'],
       'an ALTER changes the local table and the Distributed table over it',
     );
   });

@@ -95,7 +95,24 @@ class Reader {
       const end = this.length();
       const outer = this.end;
       this.end = end;
-      while (this.pos < end) out.push(signed ? this.int64() : this.varint());
+      if (signed) while (this.pos < end) out.push(this.int64());
+      else {
+        // Ids below 2^14 (one or two bytes) inline: the sample loop's hottest path.
+        const buf = this.buf;
+        while (this.pos < end) {
+          const b0 = buf[this.pos]!;
+          if (b0 < 0x80) {
+            out.push(b0);
+            this.pos++;
+            continue;
+          }
+          const b1 = this.pos + 1 < end ? buf[this.pos + 1]! : 0x80;
+          if (b1 < 0x80) {
+            out.push((b0 & 0x7f) | (b1 << 7));
+            this.pos += 2;
+          } else out.push(this.varint());
+        }
+      }
       this.end = outer;
     } else if (wire === 0) out.push(signed ? this.int64() : this.varint());
     else throw bad(`unexpected wire type ${wire} for a repeated integer`);

@@ -86,9 +86,10 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
   }
   const fnIndex = new IdIndex(p.fnId);
   const fnIds = new Array<FunctionId | undefined>(nFn);
-  const mappings = new Map<number, { file: string; start: bigint; offset: bigint }>();
+  // `binary`: the file's base name, once per mapping rather than once per function.
+  const mappings = new Map<number, { binary: string; start: bigint; offset: bigint }>();
   for (const m of p.mapping) {
-    mappings.set(num(m.id), { file: str(m.filename, 'mapping file name'), start: m.memoryStart, offset: m.fileOffset });
+    mappings.set(num(m.id), { binary: basename(str(m.filename, 'mapping file name')), start: m.memoryStart, offset: m.fileOffset });
   }
   // Function ids of each location's lines, innermost first (the pprof order), flattened.
   const nLoc = p.locId.length;
@@ -106,7 +107,7 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
       let id = fnIds[fi];
       if (id === undefined) {
         // A function's binary is the mapping of the first location that uses it.
-        const binary = basename(mappings.get(p.locMapping[l]!)?.file ?? '');
+        const binary = mappings.get(p.locMapping[l]!)?.binary ?? '';
         const startLine = p.fnStartLine[fi]!;
         const fnName = strings[p.fnName[fi]!]!;
         fnIds[fi] = id = b.fnOf(fnName, strings[p.fnSystemName[fi]!]!, strings[p.fnFilename[fi]!]!, startLine <= 0xffffffff ? startLine : 0, binary);
@@ -120,7 +121,7 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
         throw new IngestError(400, `pprof location ${p.locId[l]} refers to mapping ${mid}, which the profile does not define`, 'bad_pprof');
       }
       const addr = locationAddress(p, l);
-      const name = m === undefined ? `[unknown] 0x${addr.toString(16)}` : `[unknown] ${basename(m.file) || '?'}+0x${(addr - m.start + m.offset).toString(16)}`;
+      const name = m === undefined ? `[unknown] 0x${addr.toString(16)}` : `[unknown] ${m.binary || '?'}+0x${(addr - m.start + m.offset).toString(16)}`;
       locFrames.push(b.fnOf(name, '', ''));
     }
   }

@@ -120,6 +120,16 @@ export const migrations: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS binary String DEFAULT '' CODEC(ZSTD(1)) AFTER start_line`,
       ),
   },
+  {
+    version: 4,
+    name: 'profiles: raw uploads stored with LZ4, not ZSTD(3)',
+    // Uploads are mostly gzipped already: ZSTD(3) saved ~7% of their bytes and cost ingest CPU on
+    // every insert and merge (README.md, "Storage schema"). Codec only: merges recompress old parts.
+    statements: (ctx) =>
+      [...new Set([storageTable(ctx, T.profiles), T.profiles])].map(
+        (table) => `ALTER TABLE ${table}${onCluster(ctx)} MODIFY COLUMN IF EXISTS payload CODEC(LZ4)`,
+      ),
+  },
 ];
 
 checkOrder(migrations);

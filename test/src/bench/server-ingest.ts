@@ -5,6 +5,7 @@
 //
 //   node test/dist/bench/server-ingest.js [--quick] [--agents 50] [--seconds 30] [--events 1500]
 //        [--procs 10] [--corpus 3000]
+import { rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
@@ -83,6 +84,7 @@ const lines: string[] = [];
 for (let i = 0; lines.length < rowsStored; i++) for (const l of payloads[i % agents]![Math.floor(i / agents) % PER_AGENT]!.rowsOf(start0 + Math.floor(i / agents) * 10)) lines.push(l);
 lines.length = rowsStored;
 const rawStart = performance.now();
+const rawCpuStart = process.cpuUsage();
 const step = Math.max(1, Math.round(rowsPerBatch));
 for (let i = 0; i < lines.length; i += step) {
   await client.insert({
@@ -92,7 +94,11 @@ for (let i = 0; i < lines.length; i += step) {
   });
 }
 const rawElapsed = (performance.now() - rawStart) / 1000;
+const rawCpuUsage = process.cpuUsage(rawCpuStart);
+const rawCpu = (rawCpuUsage.user + rawCpuUsage.system) / 1e6;
 await client.close();
+rmSync(dir, { recursive: true, force: true });
+rmSync(server.dataDir, { recursive: true, force: true });
 
 const serverRate = rowsStored / elapsed;
 const rawRate = rowsStored / rawElapsed;
@@ -101,5 +107,5 @@ console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).t
 console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
 console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
 console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second`);
-console.log(`straight into chDB (minimal script, same rows and batch size): ${Math.round(rawRate)} rows/s in ${rawElapsed.toFixed(1)} s`);
-console.log(`ratio server / raw insert: ${(serverRate / rawRate).toFixed(2)}x`);
+console.log(`straight into chDB (minimal script, same rows and batch size): ${Math.round(rawRate)} rows/s in ${rawElapsed.toFixed(1)} s; CPU ${rawCpu.toFixed(1)} s: ${Math.round(rowsStored / rawCpu)} rows per CPU-second`);
+console.log(`ratio server / raw insert: ${(serverRate / rawRate).toFixed(2)}x wall-clock, ${(rawCpu / serverCpu).toFixed(2)}x per CPU-second`);

@@ -3,6 +3,10 @@
 // query on the same rows, and bytes on disk per stored sample after OPTIMIZE TABLE … FINAL.
 //
 //   node test/dist/bench/server-query.js [--quick] [--nodes 50] [--minutes 60] [--events 760] [--runs 15]
+//
+// "Samples" are counted two ways: sample rows (one per series, stack and 10 s upload: what the
+// scan reads) and sampled events (what the agents counted). `--minutes 80` selects over 10 M of both.
+import { rmSync } from 'node:fs';
 import { createClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { startServer, tempDir } from '../lib/kiln.js';
@@ -106,6 +110,7 @@ const leftNodes = `node-(${Array.from({ length: half }, (_, i) => i).join('|')})
 const flame = await api('/api/v1/flamegraph', { query: 'cpu{}', from: String(from), until: String(until) });
 const diff = await api('/api/v1/diff', { left: `cpu{node=~"${leftNodes}"}`, right: `cpu{node!~"${leftNodes}"}`, from: String(from), until: String(until) });
 await server.stop();
+rmSync(dataDir, { recursive: true, force: true });
 
 const fmt = (ts: number[]) => `p50 ${quantile(ts, 0.5).toFixed(0)} ms, p95 ${quantile(ts, 0.95).toFixed(0)} ms`;
 console.log(`\nselection: ${Number(cpuRows!.n)} cpu sample rows = ${totalEvents} sampled events (${nodes} nodes, ${minutes} min)`);
