@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,17 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const kilnBin = join(repoRoot, 'bin/kiln.js');
 
+const made: string[] = [];
+// Every test file runs in its own process: what it made goes when it exits (servers stopped by then).
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new directory under the system temp dir, removed when this process exits. */
 export function tempDir(prefix = 'kiln-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** A TCP port that was free a moment ago. */
