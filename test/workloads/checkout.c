@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "thread_clock.h"
+
 #ifndef CHECKOUT_VERSION
 #error "build with -DCHECKOUT_VERSION=1 or 2"
 #endif
@@ -32,12 +34,6 @@
 static double run_seconds;
 static struct timespec started;
 volatile uint64_t sink;
-
-static int64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Spends budget i (cumulative ns of this thread's CPU) in the function it is expanded in: a
  * macro, not an inline function, so the time is the function's own (no inlined frame). */

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "hot_inline.h"
+#include "thread_clock.h"
 
 #define NOINLINE __attribute__((noinline, noclone))
 #define HOT_BUDGET_NS 3000000LL
@@ -40,12 +41,6 @@
 static double run_seconds;
 static struct timespec started;
 volatile uint64_t sink;
-
-static int64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 struct budget {
   int64_t hot_spent, hot_target;

@@ -1,7 +1,8 @@
 // Simulated agents for the server benchmarks: a Zipf-distributed corpus of realistic stacks
 // (depth 20–60, shared prefixes) and 10 s agent-style pprof uploads (cpu + samples, labels per process).
 import { gzipSync } from 'node:zlib';
-import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { Label, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { functionTable } from '../lib/server-api.js';
 
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -79,19 +80,7 @@ export function agentProfile(c: Corpus, node: string, procs: number, events: num
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const st = new StringTable();
-  const fns = new Map<string, number>();
-  const functions: PprofFunction[] = [];
-  const locations: Location[] = [];
-  const loc = (name: string): number => {
-    let id = fns.get(name);
-    if (id === undefined) {
-      id = fns.size + 1;
-      fns.set(name, id);
-      functions.push(new PprofFunction({ id, name: st.dedup(name), systemName: st.dedup(name), filename: st.dedup('') }));
-      locations.push(new Location({ id, address: 0x400000 + id * 16, line: [new Line({ functionId: id })] }));
-    }
-    return id;
-  };
+  const { loc, functions, locations } = functionTable(st, { filename: '', address: (id) => 0x400000 + id * 16 });
   const samples: Sample[] = [];
   const tsv: [number, number, number][] = [];
   for (const [key, n] of counts) {

@@ -157,9 +157,11 @@ export interface SyntheticSample {
   labels?: Record<string, string>;
 }
 
-/** A pprof profile with the given sample types and samples (one location per function). */
-export function makePprof(types: [string, string][], samples: SyntheticSample[], opts: { timeMs?: number; durationMs?: number } = {}): Profile {
-  const st = new StringTable();
+/** Functions of a synthetic pprof by name, one location each: `loc(name)` is the location id. */
+export function functionTable(
+  st: StringTable,
+  opts: { filename: string; line?: number; address?: (id: number) => number },
+): { loc: (name: string) => number; functions: PprofFunction[]; locations: Location[] } {
   const fns = new Map<string, number>();
   const functions: PprofFunction[] = [];
   const locations: Location[] = [];
@@ -168,11 +170,19 @@ export function makePprof(types: [string, string][], samples: SyntheticSample[],
     if (id === undefined) {
       id = fns.size + 1;
       fns.set(name, id);
-      functions.push(new PprofFunction({ id, name: st.dedup(name), systemName: st.dedup(name), filename: st.dedup('synthetic.c') }));
-      locations.push(new Location({ id, line: [new Line({ functionId: id, line: 1 })] }));
+      functions.push(new PprofFunction({ id, name: st.dedup(name), systemName: st.dedup(name), filename: st.dedup(opts.filename) }));
+      const line = [new Line({ functionId: id, ...(opts.line === undefined ? {} : { line: opts.line }) })];
+      locations.push(new Location({ id, line, ...(opts.address === undefined ? {} : { address: opts.address(id) }) }));
     }
     return id;
   };
+  return { loc, functions, locations };
+}
+
+/** A pprof profile with the given sample types and samples (one location per function). */
+export function makePprof(types: [string, string][], samples: SyntheticSample[], opts: { timeMs?: number; durationMs?: number } = {}): Profile {
+  const st = new StringTable();
+  const { loc, functions, locations } = functionTable(st, { filename: 'synthetic.c', line: 1 });
   const sample = samples.map(
     (s) =>
       new Sample({
