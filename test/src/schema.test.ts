@@ -68,10 +68,10 @@ describe('schema DDL', () => {
       assert.match(dist, new RegExp(`AS ${table}_local\\s+ENGINE = Distributed\\('fleet-1', currentDatabase\\(\\), '${table}_local', `), dist);
     }
     const alters = statements.filter((s) => s.startsWith('ALTER TABLE'));
-    assert.deepEqual(
-      alters.map((s) => /^ALTER TABLE (\S+)/.exec(s)![1]).sort(),
-      ['kiln_functions', 'kiln_functions_local', 'kiln_profiles', 'kiln_profiles_local'],
-      'an ALTER changes the local table and the Distributed table over it',
-    );
+    const altered = alters.map((s) => /^ALTER TABLE (\S+)/.exec(s)![1]!);
+    assert.deepEqual([...new Set(altered)].sort(), ['kiln_functions', 'kiln_functions_local', 'kiln_profiles', 'kiln_profiles_local']);
+    for (const s of alters.filter((a) => /^ALTER TABLE \S+_local /.test(a))) {
+      assert.ok(alters.includes(s.replace(/^ALTER TABLE (\S+)_local /, 'ALTER TABLE $1 ')), `an ALTER changes the local table and the Distributed table over it: ${s}`);
+    }
   });
 });

@@ -3,6 +3,7 @@
 import { hash64, stackHashOf, type Catalog, type FunctionId, type FunctionInfo, type StackId } from '../catalog.js';
 import { checkLabels } from './labels.js';
 import { IngestError, type IngestLimits } from './limits.js';
+import { tsvEscape } from './tsv.js';
 
 export interface SeriesRow {
   profile_type: string;
@@ -27,7 +28,6 @@ export interface ProfileRow {
   sample_rate: number;
   samples: number;
   size: number;
-  payload_b64: string;
 }
 
 /** What one upload adds to storage. */
@@ -40,6 +40,8 @@ export interface UploadRows {
   functions: Map<string, FunctionId>;
   series: SeriesRow[];
   profile: ProfileRow;
+  /** The upload as it came (stored for export and "one profile as uploaded"). */
+  payload: Buffer;
   /** Sum of values per profile type, for metrics and tests. */
   totals: Map<string, number>;
   truncatedStacks: number;
@@ -61,12 +63,6 @@ export interface SampleType {
 }
 
 const TRUNCATED: FunctionInfo = { name: '[truncated]', systemName: '', filename: '', startLine: 0, binary: '' };
-
-export function tsvEscape(s: string): string {
-  return /[\\\t\n\r\0]/.test(s)
-    ? s.replace(/[\\\t\n\r\0]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\0'))
-    : s;
-}
 
 export class UploadBuilder {
   readonly rows: UploadRows;
@@ -111,8 +107,8 @@ export class UploadBuilder {
         sample_rate: opts.sampleRate,
         samples: 0,
         size: 0,
-        payload_b64: '',
       },
+      payload: Buffer.alloc(0),
     };
   }
 
@@ -198,7 +194,7 @@ export class UploadBuilder {
   finish(payload: Buffer): UploadRows {
     this.rows.profile.samples = this.#sampleCount;
     this.rows.profile.size = payload.length;
-    this.rows.profile.payload_b64 = payload.toString('base64');
+    this.rows.payload = payload;
     this.rows.profile.profile_types = this.types.map((t) => t.name).filter((_, i) => this.rows.samples.length === 0 || this.#typeUsed[i]);
     this.types.forEach((t, i) => this.rows.totals.set(t.name, this.#totals[i]!));
     return this.rows;

@@ -1,10 +1,11 @@
 // The insert batcher: uploads arriving together are written in one insert per table. Each
 // upload's promise settles when the batch holding it is in storage (or failed).
-import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Catalog } from '../catalog.js';
+import type { InsertTsv } from '../storage/clickhouse.js';
 import { T } from '../storage/tables.js';
 import { UploadBuilder, type UploadRows } from './rows.js';
+import { pushTsvBytes, tsvEscape, tsvStringArray, tsvStringMap } from './tsv.js';
 
 interface Waiter {
   rows: UploadRows;
@@ -22,6 +23,8 @@ export interface WriterOptions {
 }
 
 const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_hash', 'value', 'span_id', 'trace_id'];
+const PROFILE_COLUMNS = ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload'];
+const NEWLINE = Buffer.from('\n');
 
 export class InsertBatcher {
   #open: Waiter[] = [];
@@ -33,6 +36,7 @@ export class InsertBatcher {
 
   constructor(
     readonly client: ClickHouseClient,
+    readonly insertTsv: InsertTsv,
     readonly catalog: Catalog,
     readonly opts: WriterOptions,
   ) {}
@@ -87,7 +91,7 @@ export class InsertBatcher {
     const functions: Record<string, unknown>[] = [];
     const stacks: string[] = [];
     const series: unknown[] = [];
-    const profiles: unknown[] = [];
+    const profiles: Buffer[] = [];
     const samples: string[] = [];
     for (const u of uploads) {
       const day = isoDay(Number(u.profile.time));
@@ -96,31 +100,19 @@ export class InsertBatcher {
       }
       for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
       for (const s of u.series) series.push(s);
-      profiles.push(u.profile);
+      pushProfileRow(profiles, u);
       for (const line of u.samples) samples.push(line);
     }
     // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
     if (functions.length > 0) await this.client.insert({ table: T.functions, values: functions, format: 'JSONEachRow' });
-    if (stacks.length > 0) await this.#tsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], stacks);
+    if (stacks.length > 0) await this.insertTsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], Buffer.from(stacks.join('')));
     if (series.length > 0) await this.client.insert({ table: T.series, values: series, format: 'JSONEachRow' });
-    const profilesIn = this.client.insert({
-      table: T.profiles,
-      values: profiles,
-      format: 'JSONEachRow',
-      columns: ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload_b64'],
-    });
     // The two big inserts go together: samples do not need the raw profiles first.
-    await Promise.all([profilesIn, samples.length > 0 ? this.#tsv(T.samples, SAMPLE_COLUMNS, samples) : undefined]);
+    await Promise.all([
+      this.insertTsv(T.profiles, PROFILE_COLUMNS, Buffer.concat(profiles)),
+      samples.length > 0 ? this.insertTsv(T.samples, SAMPLE_COLUMNS, Buffer.from(samples.join(''))) : undefined,
+    ]);
     return samples.length;
-  }
-
-  async #tsv(table: string, columns: string[], lines: string[]): Promise<void> {
-    await this.client.insert({
-      table,
-      columns: columns as [string, ...string[]],
-      format: 'TabSeparated',
-      values: Readable.from([Buffer.from(lines.join(''))], { objectMode: false }),
-    });
   }
 
   /** Stops taking uploads and waits for the batches already taken. */
@@ -136,6 +128,16 @@ export class InsertBatcher {
       this.#maybeFlush(true);
     }
   }
+}
+
+/** The upload's row of kiln_profiles, its raw bytes as they came. */
+function pushProfileRow(out: Buffer[], u: UploadRows): void {
+  const p = u.profile;
+  const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
+  fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
+  out.push(Buffer.from(fields.join('\t')));
+  pushTsvBytes(out, u.payload);
+  out.push(NEWLINE);
 }
 
 function isoDay(unixSeconds: number): string {

@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import { KilnUsageError, describeError } from '../errors.js';
@@ -11,8 +12,22 @@ import { ensureWritableDataDir } from './data-dir.js';
 declare module 'fastify' {
   interface FastifyInstance {
     clickhouse: ClickHouseClient;
+    /** Inserts TabSeparated rows as bytes (see `InsertTsv`). */
+    insertTsv: InsertTsv;
     storage: StorageDescription;
   }
+}
+
+/**
+ * An insert of TabSeparated rows given as bytes. Embedded storage hands the Buffer to chDB as it
+ * is (the client's own insert turns the body into a UTF-8 string first, which costs a copy and
+ * would corrupt binary data); a ClickHouse server gets it as the HTTP body.
+ */
+export type InsertTsv = (table: string, columns: readonly string[], body: Buffer) => Promise<void>;
+
+export interface Storage {
+  client: ClickHouseClient;
+  insertTsv: InsertTsv;
 }
 
 export interface ClickHouseOptions {
@@ -26,8 +41,9 @@ const STARTUP_PING_MS = 15_000;
 /** Decorates `app.clickhouse` (one client for the whole server) and `app.storage`; closes the client on close. */
 export const clickhousePlugin = fp<ClickHouseOptions>(
   async (app, opts) => {
-    const client = await openClickHouse(opts.storage, app.log);
+    const { client, insertTsv } = await openClickHouse(opts.storage, app.log);
     app.decorate('clickhouse', client);
+    app.decorate('insertTsv', insertTsv);
     app.decorate('storage', describeStorage(opts.storage));
     app.addHook('onClose', async () => {
       await client.close();
@@ -41,10 +57,10 @@ export const clickhousePlugin = fp<ClickHouseOptions>(
 let embeddedPath: string | undefined;
 
 /** Opens the client and checks that storage answers a query; user-fixable failures are KilnUsageErrors. */
-export async function openClickHouse(config: StorageConfig, log: FastifyBaseLogger): Promise<ClickHouseClient> {
+export async function openClickHouse(config: StorageConfig, log: FastifyBaseLogger): Promise<Storage> {
   const logOptions = clickhouseLogOptions(log);
-  const client =
-    config.mode === 'embedded' ? await openEmbedded(config.path, logOptions) : openRemote(config.url, logOptions);
+  const storage = config.mode === 'embedded' ? await openEmbedded(config.path, logOptions) : openRemote(config.url, logOptions);
+  const client = storage.client;
   const where = config.mode === 'embedded' ? `embedded storage at ${config.path}` : `ClickHouse at ${redactUrl(config.url)}`;
   try {
     const ping = await withTimeout(STARTUP_PING_MS, where, (signal) =>
@@ -56,17 +72,17 @@ export async function openClickHouse(config: StorageConfig, log: FastifyBaseLogg
     if (config.mode === 'embedded') embeddedPath = undefined;
     throw new KilnUsageError(`${where} does not answer: ${describeError(err)}`);
   }
-  return client;
+  return storage;
 }
 
-async function openEmbedded(path: string, log: ClientLogOptions): Promise<ClickHouseClient> {
+async function openEmbedded(path: string, log: ClientLogOptions): Promise<Storage> {
   if (embeddedPath !== undefined) {
     throw new KilnUsageError(
       `embedded storage is already open at ${embeddedPath} in this process; chDB serves one data directory per process`,
     );
   }
   await ensureWritableDataDir(path);
-  let connection;
+  let connection: ChdbConnection;
   try {
     connection = createChdbConnection({ path });
   } catch (err) {
@@ -75,12 +91,20 @@ async function openEmbedded(path: string, log: ClientLogOptions): Promise<ClickH
   embeddedPath = path;
   // chdb 3.4.0 types its connection against @clickhouse/client-common 1.23.0 while client 1.23.1 bundles
   // its own copy of those types; the shapes match at runtime (checked), the declarations differ by a setting.
-  return createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], log });
+  const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], log });
+  const insertTsv: InsertTsv = async (table, columns, body) => {
+    await connection.chdb.rawInsert({ table, columns, format: 'TabSeparated', values: body });
+  };
+  return { client, insertTsv };
 }
 
-function openRemote(url: URL, log: ClientLogOptions): ClickHouseClient {
+function openRemote(url: URL, log: ClientLogOptions): Storage {
   try {
-    return createClient({ url: url.toString(), log });
+    const client = createClient({ url: url.toString(), log });
+    const insertTsv: InsertTsv = async (table, columns, body) => {
+      await client.insert({ table, columns: columns as [string, ...string[]], format: 'TabSeparated', values: Readable.from([body], { objectMode: false }) });
+    };
+    return { client, insertTsv };
   } catch (err) {
     throw new KilnUsageError(`ClickHouse URL ${redactUrl(url)} is not usable: ${describeError(err)}`);
   }

@@ -130,6 +130,17 @@ export const migrations: readonly Migration[] = [
         (table) => `ALTER TABLE ${table}${onCluster(ctx)} MODIFY COLUMN IF EXISTS payload CODEC(LZ4)`,
       ),
   },
+  {
+    version: 5,
+    name: 'profiles: raw uploads inserted as bytes, no base64 column',
+    // Ingest writes `payload` itself in TabSeparated (bytes escaped, not base64 in JSON). The default
+    // becomes a constant first (REMOVE DEFAULT is not idempotent): it referred to payload_b64.
+    statements: (ctx) =>
+      [...new Set([storageTable(ctx, T.profiles), T.profiles])].flatMap((table) => [
+        `ALTER TABLE ${table}${onCluster(ctx)} MODIFY COLUMN IF EXISTS payload String DEFAULT '' CODEC(LZ4)`,
+        `ALTER TABLE ${table}${onCluster(ctx)} DROP COLUMN IF EXISTS payload_b64`,
+      ]),
+  },
 ];
 
 checkOrder(migrations);
