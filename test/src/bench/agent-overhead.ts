@@ -12,7 +12,9 @@
 // fixed_work runs back to back; its cost per run (wall and CPU time) with a
 // profiler against without one is the workload slowdown. The profiler's CPU time
 // is utime+stime of it and all its children (bash `times` around it), and also
-// the steady-state rate between its start-up and its exit (/proc/<pid>/stat);
+// the steady-state rate between its start-up and its exit (/proc/<pid>/stat), and
+// that rate once the first interval is done (what a long-running agent costs: the
+// first interval reads kallsyms and the debug info of every binary it meets);
 // peak RSS is VmHWM polled from /proc.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -112,6 +114,9 @@ interface ProfilerRun {
   /** CPU seconds / wall seconds between start-up and the last poll before exit. */
   steadyCpu: number;
   steadyWall: number;
+  /** From `warm` (the end of the first interval) to the exit. */
+  warmCpu: number;
+  warmWall: number;
   /** Peak of the summed VmHWM of the profiler's processes, MB. */
   peakRssMb: number;
   exitCode: number | string;
@@ -125,7 +130,7 @@ interface ProfilerRun {
  * Runs `argv` under bash so that `times` reports the CPU time of the whole process
  * tree once it ended; polls /proc meanwhile.
  */
-async function runProfiler(label: string, argv: string[], ready: Promise<void>): Promise<ProfilerRun> {
+async function runProfiler(label: string, argv: string[], ready: Promise<void>, warm: Promise<void>): Promise<ProfilerRun> {
   const started = Date.now();
   const proc: ChildProcess = spawn('bash', ['-c', '"$@"; rc=$?; echo "@@times"; times; exit $rc', 'bash', ...argv], {
     cwd: repoRoot,
@@ -140,6 +145,7 @@ async function runProfiler(label: string, argv: string[], ready: Promise<void>):
 
   let peakKb = 0;
   let steadyStart: { t: number; cpu: number } | undefined;
+  let warmStart: { t: number; cpu: number } | undefined;
   let lastPoll: { t: number; cpu: number } | undefined;
   // Children that ended are gone from /proc; keep the best CPU reading per pid.
   const lastCpu = new Map<number, number>();
@@ -156,6 +162,11 @@ async function runProfiler(label: string, argv: string[], ready: Promise<void>):
   const steady = ready.then(() => {
     steadyStart = { t: Date.now(), cpu: poll() };
   });
+  void warm
+    .then(() => {
+      if (!done) warmStart = { t: Date.now(), cpu: poll() };
+    })
+    .catch(() => undefined);
   while (!done) {
     const cpu = poll();
     if (!done) lastPoll = { t: Date.now(), cpu };
@@ -168,7 +179,9 @@ async function runProfiler(label: string, argv: string[], ready: Promise<void>):
   const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
   const steadyWall = steadyStart && lastPoll ? (lastPoll.t - steadyStart.t) / 1000 : NaN;
   const steadyCpu = steadyStart && lastPoll ? lastPoll.cpu - steadyStart.cpu : NaN;
-  return { label, cpuTotal, wallTotal: (Date.now() - started) / 1000, steadyCpu, steadyWall, peakRssMb: peakKb / 1024, exitCode: code, output: out };
+  const warmWall = warmStart && lastPoll ? (lastPoll.t - warmStart.t) / 1000 : NaN;
+  const warmCpu = warmStart && lastPoll ? lastPoll.cpu - warmStart.cpu : NaN;
+  return { label, cpuTotal, wallTotal: (Date.now() - started) / 1000, steadyCpu, steadyWall, warmCpu, warmWall, peakRssMb: peakKb / 1024, exitCode: code, output: out };
 }
 
 interface WorkStats {
@@ -227,6 +240,9 @@ interface Row {
   work: WorkStats;
 }
 
+/** The agent's first interval (10 s) and the drain after it. */
+const FIRST_INTERVAL_MS = 12_000;
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run as root: the agent and perf record -a need it');
@@ -266,6 +282,7 @@ async function main(): Promise<void> {
       `kiln agent ${f} Hz`,
       [process.execPath, kilnBin, 'agent', '--output', out, '--duration', `${o.seconds}s`, '--frequency', String(f), '--metrics-port', String(port)],
       ready,
+      ready.then(() => sleep(FIRST_INTERVAL_MS)),
     );
     void prof.then(() => (running = false));
     await ready.catch(() => undefined);
@@ -287,7 +304,7 @@ async function main(): Promise<void> {
     const out = join(dir, 'perf.data');
     let running = true;
     const ready = sleep(1000);
-    const prof = runProfiler('perf record 99 Hz', ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)], ready);
+    const prof = runProfiler('perf record 99 Hz', ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)], ready, ready.then(() => sleep(FIRST_INTERVAL_MS)));
     void prof.then(() => (running = false));
     await ready;
     const work = await workWhile(iterations, o.workThreads, () => running);
@@ -315,12 +332,14 @@ async function main(): Promise<void> {
   const num = (x: number | undefined, d = 2) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '—');
   const perfRow = rows.find((r) => r.config.startsWith('perf'));
   const table = [
-    '| configuration | profiler CPU s (total) | % of one core (total) | % of one core (steady) | peak RSS MB | samples | profile span s | fixed_work runs | wall ms/run ± sem | CPU ms/run ± sem | slowdown (wall) | slowdown (CPU) | CPU vs perf |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| configuration | profiler CPU s (total) | % of one core (total) | % of one core (steady) | % of one core (after 1st interval) | peak RSS MB | samples | profile span s | fixed_work runs | wall ms/run ± sem | CPU ms/run ± sem | slowdown (wall) | slowdown (CPU) | CPU vs perf (total) | CPU vs perf (after 1st interval) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
       const p = r.profiler;
-      const vsPerf = p && perfRow?.profiler && p !== perfRow.profiler ? `${(p.cpuTotal / perfRow.profiler.cpuTotal).toFixed(2)}×` : '—';
-      return `| ${r.config} | ${num(p?.cpuTotal)} | ${p ? pct((p.cpuTotal / o.seconds) * 100) : '—'} | ${p ? pct((p.steadyCpu / p.steadyWall) * 100) : '—'} | ${num(p?.peakRssMb, 1)} | ${p?.samples ?? '—'} | ${num(p?.profileSeconds, 1)} | ${r.work.runs} | ${num(r.work.wallMs, 1)} ± ${num(r.work.wallSem, 1)} | ${num(r.work.cpuMs, 1)} ± ${num(r.work.cpuSem, 1)} | ${p ? pct((r.work.wallMs / base.wallMs - 1) * 100) : '—'} | ${p ? pct((r.work.cpuMs / base.cpuMs - 1) * 100) : '—'} | ${vsPerf} |`;
+      const perf = perfRow?.profiler;
+      const vsPerf = p && perf && p !== perf ? `${(p.cpuTotal / perf.cpuTotal).toFixed(2)}×` : '—';
+      const vsPerfWarm = p && perf && p !== perf ? `${(p.warmCpu / p.warmWall / (perf.warmCpu / perf.warmWall)).toFixed(2)}×` : '—';
+      return `| ${r.config} | ${num(p?.cpuTotal)} | ${p ? pct((p.cpuTotal / o.seconds) * 100) : '—'} | ${p ? pct((p.steadyCpu / p.steadyWall) * 100) : '—'} | ${p ? pct((p.warmCpu / p.warmWall) * 100) : '—'} | ${num(p?.peakRssMb, 1)} | ${p?.samples ?? '—'} | ${num(p?.profileSeconds, 1)} | ${r.work.runs} | ${num(r.work.wallMs, 1)} ± ${num(r.work.wallSem, 1)} | ${num(r.work.cpuMs, 1)} ± ${num(r.work.cpuSem, 1)} | ${p ? pct((r.work.wallMs / base.wallMs - 1) * 100) : '—'} | ${p ? pct((r.work.cpuMs / base.cpuMs - 1) * 100) : '—'} | ${vsPerf} | ${vsPerfWarm} |`;
     }),
   ].join('\n');
   if (o.json) {
