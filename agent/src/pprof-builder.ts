@@ -32,11 +32,28 @@ export interface SymbolizedAddress {
 
 export const KERNEL_MAPPING: MappingRef = { start: 0, end: 0, offset: 0, path: '[kernel.kallsyms]', buildId: '' };
 
+interface LocationEntry {
+  id: number;
+  frames: readonly SourceFrame[];
+  next: LocationEntry | undefined;
+}
+
+function sameFrames(a: readonly SourceFrame[], b: readonly SourceFrame[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.name !== b[i]!.name || a[i]!.file !== b[i]!.file || a[i]!.line !== b[i]!.line) return false;
+  return true;
+}
+
 export class PprofBuilder {
   readonly #strings = new StringTable();
   readonly #functions = new Map<string, PprofFunction>();
   readonly #mappings = new Map<string, Mapping>();
-  readonly #locations = new Map<string, Location>();
+  readonly #locations: Location[] = [];
+  /** mapping id → address → the location(s) at that address (more than one only if the file changed). */
+  readonly #locationsAt = new Map<number, Map<number | bigint, LocationEntry>>();
+  /** Mapping ids by the symbolizer's mapping objects, which it reuses: no key string per address. */
+  readonly #mappingIds = new WeakMap<MappingRef, number>();
   readonly #samples = new Map<string, Sample>();
   readonly #periodNs: number;
   #totalCount = 0;
@@ -70,6 +87,8 @@ export class PprofBuilder {
   }
 
   #mapping(m: MappingRef): number {
+    const known = this.#mappingIds.get(m);
+    if (known !== undefined) return known;
     const key = `${m.path}\0${m.buildId}\0${m.start}\0${m.end}\0${m.offset}`;
     let mapping = this.#mappings.get(key);
     if (mapping === undefined) {
@@ -87,24 +106,28 @@ export class PprofBuilder {
       });
       this.#mappings.set(key, mapping);
     }
+    this.#mappingIds.set(m, Number(mapping.id));
     return Number(mapping.id);
   }
 
   /** The id of the location for this address (created on first use). */
   location(addr: SymbolizedAddress): number {
     const mappingId = addr.mapping === undefined ? 0 : this.#mapping(addr.mapping);
-    const key = `${mappingId}:${addr.address}:${addr.frames.map((f) => f.name).join('\0')}`;
-    let loc = this.#locations.get(key);
-    if (loc === undefined) {
-      loc = new Location({
-        id: this.#locations.size + 1,
+    let atAddress = this.#locationsAt.get(mappingId);
+    if (atAddress === undefined) this.#locationsAt.set(mappingId, (atAddress = new Map()));
+    const first = atAddress.get(addr.address);
+    for (let e = first; e !== undefined; e = e.next) if (sameFrames(e.frames, addr.frames)) return e.id;
+    const id = this.#locations.length + 1;
+    this.#locations.push(
+      new Location({
+        id,
         mappingId,
         address: addr.address,
         line: addr.frames.map((f) => new Line({ functionId: this.#function(f), line: f.line ?? 0 })),
-      });
-      this.#locations.set(key, loc);
-    }
-    return Number(loc.id);
+      }),
+    );
+    atAddress.set(addr.address, { id, frames: addr.frames, next: first });
+    return id;
   }
 
   /** Adds `count` samples of a stack (location ids leaf first) with string labels. */
@@ -138,7 +161,7 @@ export class PprofBuilder {
       durationNanos: BigInt(Math.round(endMs - startMs)) * 1_000_000n,
       sample: [...this.#samples.values()],
       mapping: [...this.#mappings.values()],
-      location: [...this.#locations.values()],
+      location: this.#locations,
       function: [...this.#functions.values()],
       stringTable: s,
     });

@@ -117,32 +117,41 @@ export class ElfCache {
   }
 }
 
-/** Resolved frames per "key:vaddr", bounded; an empty array records "nothing there". */
+/**
+ * Resolved frames per (ELF entry key, vaddr); an empty array records "nothing there". Bounded by
+ * two generations instead of an LRU list: a hit in the current one costs two Map lookups and no
+ * reordering; the older generation is dropped when the current one fills up (hits move forward).
+ */
 export class FrameCache {
-  private readonly map = new Map<string, readonly Frame[]>();
+  private current = new Map<string, Map<number, readonly Frame[]>>();
+  private previous = new Map<string, Map<number, readonly Frame[]>>();
+  private currentSize = 0;
+  private previousSize = 0;
 
   constructor(private readonly maxEntries = 200_000) {}
 
   get size(): number {
-    return this.map.size;
+    return this.currentSize + this.previousSize;
   }
 
-  get(key: string): readonly Frame[] | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
+  get(key: string, vaddr: number): readonly Frame[] | undefined {
+    const v = this.current.get(key)?.get(vaddr);
+    if (v !== undefined) return v;
+    const old = this.previous.get(key)?.get(vaddr);
+    if (old !== undefined) this.set(key, vaddr, old);
+    return old;
   }
 
-  set(key: string, frames: readonly Frame[]): void {
-    this.map.delete(key);
-    this.map.set(key, frames);
-    while (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next();
-      if (oldest.done === true) break;
-      this.map.delete(oldest.value);
+  set(key: string, vaddr: number, frames: readonly Frame[]): void {
+    if (this.currentSize >= this.maxEntries / 2) {
+      this.previous = this.current;
+      this.previousSize = this.currentSize;
+      this.current = new Map();
+      this.currentSize = 0;
     }
+    let byVaddr = this.current.get(key);
+    if (byVaddr === undefined) this.current.set(key, (byVaddr = new Map()));
+    if (!byVaddr.has(vaddr)) this.currentSize++;
+    byVaddr.set(vaddr, frames);
   }
 }

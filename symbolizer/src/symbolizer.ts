@@ -436,6 +436,8 @@ export class Symbolizer {
     let refreshed = snap !== undefined && snap !== before;
     let perfMapsRead = false;
     const pending = new Map<ElfEntry, Pending>();
+    // Each mapping's cache entry, looked up (and held) once per call rather than per address.
+    const entries = new Map<SnapshotMapping, ElfEntry | undefined>();
 
     for (let i = 0; i < addresses.length; i++) {
       const addr = addresses[i] ?? 0;
@@ -472,28 +474,32 @@ export class Symbolizer {
         }
         continue;
       }
-      let entry = m.key !== undefined ? this.cache.get(m.key) : undefined;
-      if (m.key !== undefined && (entry === undefined || entry.stale)) {
-        // Evicted (or replaced after a change): reopen while the process is still there.
-        entry = this.openMapping(`${this.procRoot}/${pid}`, snap.root, m.raw);
-        if (entry === undefined) {
-          this.error('evicted', undefined, { pid, path: m.raw.path });
-          m.key = undefined;
-        } else {
-          m.key = entry.key;
+      let entry = entries.get(m);
+      if (entry === undefined && !entries.has(m)) {
+        entry = m.key !== undefined ? this.cache.get(m.key) : undefined;
+        if (m.key !== undefined && (entry === undefined || entry.stale)) {
+          // Evicted (or replaced after a change): reopen while the process is still there.
+          entry = this.openMapping(`${this.procRoot}/${pid}`, snap.root, m.raw);
+          if (entry === undefined) {
+            this.error('evicted', undefined, { pid, path: m.raw.path });
+            m.key = undefined;
+          } else {
+            m.key = entry.key;
+          }
         }
+        if (entry !== undefined) this.cache.hold(entry.key);
+        entries.set(m, entry);
       }
       if (entry === undefined) {
         out[i] = this.unknown(addr, m);
         continue;
       }
-      this.cache.hold(entry.key);
       const vaddr = fileOffsetToVaddr(entry.loads, lookup - m.raw.start + m.raw.offset);
       if (vaddr === undefined) {
         out[i] = this.unknown(addr, m);
         continue;
       }
-      const cached = this.frameCache.get(`${entry.key}:${vaddr}`);
+      const cached = this.frameCache.get(entry.key, vaddr);
       if (cached !== undefined) {
         this.counters.cacheHits++;
         out[i] = this.fromFrames(cached, addr, m);
@@ -547,7 +553,7 @@ export class Symbolizer {
       const slot = p.slots[k] ?? 0;
       const frames = perAddress[k] ?? [];
       // A file that could not be set up is not remembered as "nothing there".
-      if (res.error === undefined) this.frameCache.set(`${entry.key}:${p.vaddrs[k] ?? 0}`, frames);
+      if (res.error === undefined) this.frameCache.set(entry.key, p.vaddrs[k] ?? 0, frames);
       out[slot] = this.fromFrames(frames, addresses[slot] ?? 0, p.mappings[k]);
     }
   }
