@@ -61,7 +61,7 @@ export interface StackId {
   id: string;
   /** The day (unix days) it was last written to storage; -1: not known to be there. */
   written: number;
-  /** Another stack whose hash shares the low 53 bits (see `Catalog.stackId`). */
+  /** Another stack whose hash shares the low 30 bits (see `Catalog.stackId`). */
   next: StackId | undefined;
 }
 
@@ -80,6 +80,29 @@ export function stackHashOf(ids: readonly FunctionId[], reverse = false): { hi: 
     b = Math.imul(b ^ f.hi, 0x85ebca6b);
     b = Math.imul((b << 13) | (b >>> 19), 0xc2b2ae35) ^ f.lo;
   }
+  return stackHashEnd(a, b);
+}
+
+/**
+ * `stackHashOf` of `n` frames given root first as indices into `lo` and `hi`, the halves of
+ * their function ids (typed arrays: no object per frame to load).
+ */
+function stackHashOfSlots(frames: Int32Array, n: number, lo: Int32Array, hi: Int32Array): { hi: number; lo: number } {
+  let a = 0x9e3779b9 ^ n;
+  let b = 0x85ebca6b ^ Math.imul(n, 0xc2b2ae35);
+  for (let k = 0; k < n; k++) {
+    const f = frames[k]!;
+    const fLo = lo[f]!;
+    const fHi = hi[f]!;
+    a = Math.imul(a ^ fLo, 0xcc9e2d51);
+    a = Math.imul((a << 15) | (a >>> 17), 0x1b873593) ^ fHi;
+    b = Math.imul(b ^ fHi, 0x85ebca6b);
+    b = Math.imul((b << 13) | (b >>> 19), 0xc2b2ae35) ^ fLo;
+  }
+  return stackHashEnd(a, b);
+}
+
+function stackHashEnd(a: number, b: number): { hi: number; lo: number } {
   a ^= a >>> 16;
   a = Math.imul(a, 0x85ebca6b);
   a ^= a >>> 13;
@@ -107,9 +130,11 @@ function sameFunction(f: FunctionInfo, systemName: string, filename: string, sta
 export class Catalog {
   /** function name → the function(s) of that name (usually one) */
   readonly #functionsByName = new BoundedMap<string, FunctionId | FunctionId[]>(1_000_000);
+  /** How many times functions were evicted (caches of them must forget them then). */
+  functionEvictions = 0;
   /** function id → what it is */
   readonly functions = new BoundedMap<string, FunctionInfo>(1_000_000);
-  /** low 53 bits of a stack hash → the stack(s) */
+  /** 30 bits of a stack hash (a small integer: cheap as a Map key) → the stack(s) */
   readonly #stackIds = new BoundedMap<number, StackId>(1_000_000);
   /** stack hash → function ids, root first */
   readonly stacks = new BoundedMap<string, readonly string[]>(500_000);
@@ -147,15 +172,23 @@ export class Catalog {
     const hi = d.readUInt32LE(4);
     const id: FunctionId = { id: uint64Decimal(hi, lo), hi, lo, info, written: -1 };
     this.functions.set(id.id, info);
+    const size = this.#functionsByName.size;
     this.#functionsByName.set(name, e === undefined ? id : Array.isArray(e) ? [...e, id] : [e, id]);
+    if (this.#functionsByName.size < size) this.functionEvictions++;
     return id;
+  }
+
+  /** `stackId` of `stackHashOfSlots(frames, n, lo, hi)` (one call: no object for the hash). */
+  stackIdOfSlots(frames: Int32Array, n: number, lo: Int32Array, hi: Int32Array): StackId {
+    const h = stackHashOfSlots(frames, n, lo, hi);
+    return this.stackId(h.hi, h.lo);
   }
 
   /** The catalog's entry of a stack hash, created on first sight. */
   stackId(hi: number, lo: number): StackId {
-    const key = (hi & 0x1fffff) * 4294967296 + lo;
+    const key = lo & 0x3fffffff;
     const first = this.#stackIds.get(key);
-    for (let e = first; e !== undefined; e = e.next) if (e.hi === hi) return e;
+    for (let e = first; e !== undefined; e = e.next) if (e.lo === lo && e.hi === hi) return e;
     const e: StackId = { hi, lo, id: uint64Decimal(hi, lo), written: -1, next: first };
     this.#stackIds.set(key, e);
     return e;

@@ -1,4 +1,4 @@
-// A minimal protobuf decoder for pprof (profile.proto), straight into plain arrays: several
+// A minimal protobuf decoder for pprof (profile.proto), straight into typed arrays: several
 // times faster than a generic decoder that builds a class instance per message. Only the fields
 // ingest uses are kept; malformed input throws an IngestError.
 import { IngestError } from './limits.js';
@@ -16,29 +16,46 @@ export interface RawMapping {
 
 /**
  * A decoded profile as flat arrays of numbers (no object per function, location or sample):
- * samples stay byte ranges of `buf`, read one at a time by `SampleReader`.
+ * samples stay byte ranges of `buf`, read one at a time by `SampleReader`. The arrays are scratch
+ * shared by all decodes (longer than their counts): a RawProfile is valid until the next
+ * `decodeRawPprof`, which is how ingest uses it (decode, then rows, synchronously).
  */
 export interface RawProfile {
   buf: Buffer;
+  /** A DataView of `buf`. */
+  view: DataView;
   sampleType: RawValueType[];
   mapping: RawMapping[];
-  strings: string[];
-  fnId: number[];
-  fnName: number[];
-  fnSystemName: number[];
-  fnFilename: number[];
-  fnStartLine: number[];
-  locId: number[];
-  locMapping: number[];
+  /** String i of the table (0 <= i < stringCount) is bytes strStart[i] .. strEnd[i] of `buf`, decoded by `stringOf`. */
+  stringCount: number;
+  strStart: Int32Array;
+  strEnd: Int32Array;
+  /** A hash of each string's bytes (`bytesHash`). */
+  strHash: Int32Array;
+  /** The strings decoded so far. */
+  strings: (string | undefined)[];
+  /** Functions 0 .. functionCount. Numbers as decoded (uint64 varints may exceed int32). */
+  functionCount: number;
+  fnId: Float64Array;
+  fnName: Float64Array;
+  fnSystemName: Float64Array;
+  fnFilename: Float64Array;
+  fnStartLine: Float64Array;
+  locationCount: number;
+  locId: Float64Array;
+  locMapping: Float64Array;
   /** Offset in `buf` of the location's address varint, -1 when it has none. */
-  locAddressAt: number[];
+  locAddressAt: Int32Array;
   /** Lines of location i are lineFunction[locLineStart[i] .. locLineStart[i + 1]). */
-  locLineStart: number[];
-  lineFunction: number[];
-  sampleStart: number[];
-  sampleEnd: number[];
+  locLineStart: Int32Array;
+  lineFunction: Float64Array;
+  sampleCount: number;
+  sampleStart: Int32Array;
+  sampleEnd: Int32Array;
   timeNanos: number;
   durationNanos: number;
+  /** Which decode filled the scratch arrays (see `checkCurrent`). */
+  generation: number;
 }
 
 class Reader {
@@ -51,6 +68,20 @@ class Reader {
     this.pos = start;
   }
   varint(): number {
+    // Values of one or two bytes (tags, ids and indices below 2^14) first: most varints of a profile.
+    const pos = this.pos;
+    if (pos + 1 < this.end) {
+      const b0 = this.buf[pos]!;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0;
+      }
+      const b1 = this.buf[pos + 1]!;
+      if (b1 < 0x80) {
+        this.pos = pos + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    }
     let result = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
@@ -89,34 +120,6 @@ class Reader {
     else throw bad(`unsupported wire type ${wire}`);
     if (this.pos > this.end) throw bad('a field runs past the end of its message');
   }
-  /** Repeated integers, packed or not. */
-  repeated(wire: number, out: number[], signed = false): void {
-    if (wire === 2) {
-      const end = this.length();
-      const outer = this.end;
-      this.end = end;
-      if (signed) while (this.pos < end) out.push(this.int64());
-      else {
-        // Ids below 2^14 (one or two bytes) inline: the sample loop's hottest path.
-        const buf = this.buf;
-        while (this.pos < end) {
-          const b0 = buf[this.pos]!;
-          if (b0 < 0x80) {
-            out.push(b0);
-            this.pos++;
-            continue;
-          }
-          const b1 = this.pos + 1 < end ? buf[this.pos + 1]! : 0x80;
-          if (b1 < 0x80) {
-            out.push((b0 & 0x7f) | (b1 << 7));
-            this.pos += 2;
-          } else out.push(this.varint());
-        }
-      }
-      this.end = outer;
-    } else if (wire === 0) out.push(signed ? this.int64() : this.varint());
-    else throw bad(`unexpected wire type ${wire} for a repeated integer`);
-  }
   int64(): number {
     const start = this.pos;
     const v = this.varint();
@@ -133,64 +136,198 @@ function bad(what: string): IngestError {
   return new IngestError(400, `the body is not a valid pprof profile: ${what}`, 'bad_pprof');
 }
 
+function growF64(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
+  if (n < a.length) return a;
+  const b = new Float64Array(Math.max(2 * a.length, n + 1));
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (n < a.length) return a;
+  const b = new Int32Array(Math.max(2 * a.length, n + 1));
+  b.set(a);
+  return b;
+}
+
+// The decoder's scratch, grown to the largest profile seen (up to KEPT entries: an outsized
+// profile's arrays are dropped at the next decode).
+const KEPT = 1 << 17;
+const newScratch = () => ({
+  strStart: new Int32Array(1024),
+  strEnd: new Int32Array(1024),
+  strHash: new Int32Array(1024),
+  fnId: new Float64Array(1024),
+  fnName: new Float64Array(1024),
+  fnSystemName: new Float64Array(1024),
+  fnFilename: new Float64Array(1024),
+  fnStartLine: new Float64Array(1024),
+  locId: new Float64Array(1024),
+  locMapping: new Float64Array(1024),
+  locAddressAt: new Int32Array(1024),
+  locLineStart: new Int32Array(1024),
+  lineFunction: new Float64Array(1024),
+  sampleStart: new Int32Array(1024),
+  sampleEnd: new Int32Array(1024),
+});
+let s = newScratch();
+let generation = 0;
+
+/** Throws unless `p` is from the latest decode (its scratch arrays not yet reused). */
+export function checkCurrent(p: RawProfile): void {
+  if (p.generation !== generation) throw new Error('a RawProfile was used after another profile was decoded');
+}
+
 export function decodeRawPprof(buf: Buffer): RawProfile {
-  const p: RawProfile = {
-    buf,
-    sampleType: [],
-    mapping: [],
-    strings: [],
-    fnId: [],
-    fnName: [],
-    fnSystemName: [],
-    fnFilename: [],
-    fnStartLine: [],
-    locId: [],
-    locMapping: [],
-    locAddressAt: [],
-    locLineStart: [0],
-    lineFunction: [],
-    sampleStart: [],
-    sampleEnd: [],
-    timeNanos: 0,
-    durationNanos: 0,
-  };
+  const sampleType: RawValueType[] = [];
+  const mappings: RawMapping[] = [];
+  let nStr = 0;
+  let nFn = 0;
+  let nLoc = 0;
+  let nLine = 0;
+  let nSample = 0;
+  let timeNanos = 0;
+  let durationNanos = 0;
+  // Profiles decoded before are invalid from here on (even if this decode throws).
+  const gen = ++generation;
+  if (s.strStart.length > KEPT || s.fnId.length > KEPT || s.locId.length > KEPT || s.lineFunction.length > KEPT || s.sampleStart.length > KEPT) s = newScratch();
+  s.locLineStart[0] = 0;
+  // Tags and lengths of one byte are read inline (most of them), others through `r`.
   const r = new Reader(buf, 0, buf.length);
   const m = new Reader(buf, 0, 0);
-  while (r.pos < r.end) {
-    const tag = r.varint();
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  const len = buf.length;
+  let pos = 0;
+  while (pos < len) {
+    let tag = buf[pos]!;
+    if (tag < 0x80) pos++;
+    else {
+      r.pos = pos;
+      tag = r.varint();
+      pos = r.pos;
+    }
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if (wire === 2 && field >= 1 && field <= 6) {
-      const end = r.length();
+      let end = pos < len ? buf[pos]! : 0x80;
+      if (end < 0x80) end += ++pos;
+      else {
+        r.pos = pos;
+        end = r.length();
+        pos = r.pos;
+      }
+      if (end > len) throw bad('a field runs past the end of its message');
       switch (field) {
         case 1:
-          p.sampleType.push(valueType(new Reader(buf, r.pos, end)));
+          sampleType.push(valueType(new Reader(buf, pos, end)));
           break;
         case 2:
-          p.sampleStart.push(r.pos);
-          p.sampleEnd.push(end);
+          if (nSample === s.sampleStart.length) {
+            s.sampleStart = growI32(s.sampleStart, nSample);
+            s.sampleEnd = growI32(s.sampleEnd, nSample);
+          }
+          s.sampleStart[nSample] = pos;
+          s.sampleEnd[nSample++] = end;
           break;
         case 3:
-          p.mapping.push(mapping(new Reader(buf, r.pos, end)));
+          mappings.push(mapping(new Reader(buf, pos, end)));
           break;
         case 4:
-          location(m, r.pos, end, p);
+          if (nLoc + 1 >= s.locId.length) {
+            s.locId = growF64(s.locId, nLoc + 1);
+            s.locMapping = growF64(s.locMapping, nLoc + 1);
+            s.locAddressAt = growI32(s.locAddressAt, nLoc + 1);
+            s.locLineStart = growI32(s.locLineStart, nLoc + 1);
+          }
+          nLine = location(m, pos, end, nLoc++, nLine);
           break;
         case 5:
-          fn(m, r.pos, end, p);
+          if (nFn === s.fnId.length) {
+            s.fnId = growF64(s.fnId, nFn);
+            s.fnName = growF64(s.fnName, nFn);
+            s.fnSystemName = growF64(s.fnSystemName, nFn);
+            s.fnFilename = growF64(s.fnFilename, nFn);
+            s.fnStartLine = growF64(s.fnStartLine, nFn);
+          }
+          fn(m, pos, end, nFn++);
           break;
         case 6:
-          p.strings.push(cachedString(buf, r.pos, end));
+          if (nStr === s.strStart.length) {
+            s.strStart = growI32(s.strStart, nStr);
+            s.strEnd = growI32(s.strEnd, nStr);
+            s.strHash = growI32(s.strHash, nStr);
+          }
+          s.strStart[nStr] = pos;
+          s.strEnd[nStr] = end;
+          s.strHash[nStr++] = bytesHash(buf, view, pos, end);
           break;
       }
-      r.pos = end;
-    } else if (field === 9 && wire === 0) p.timeNanos = r.int64();
-    else if (field === 10 && wire === 0) p.durationNanos = r.int64();
-    else r.skip(wire);
+      pos = end;
+    } else {
+      r.pos = pos;
+      if (field === 9 && wire === 0) timeNanos = r.int64();
+      else if (field === 10 && wire === 0) durationNanos = r.int64();
+      else r.skip(wire);
+      pos = r.pos;
+    }
   }
-  if (p.strings.length === 0 || p.strings[0] !== '') throw bad("the string table must start with ''");
-  return p;
+  if (nStr === 0 || s.strEnd[0] !== s.strStart[0]) throw bad("the string table must start with ''");
+  return {
+    buf,
+    view,
+    sampleType,
+    mapping: mappings,
+    stringCount: nStr,
+    strStart: s.strStart,
+    strEnd: s.strEnd,
+    strHash: s.strHash,
+    strings: new Array<string | undefined>(nStr),
+    functionCount: nFn,
+    fnId: s.fnId,
+    fnName: s.fnName,
+    fnSystemName: s.fnSystemName,
+    fnFilename: s.fnFilename,
+    fnStartLine: s.fnStartLine,
+    locationCount: nLoc,
+    locId: s.locId,
+    locMapping: s.locMapping,
+    locAddressAt: s.locAddressAt,
+    locLineStart: s.locLineStart,
+    lineFunction: s.lineFunction,
+    sampleCount: nSample,
+    sampleStart: s.sampleStart,
+    sampleEnd: s.sampleEnd,
+    timeNanos,
+    durationNanos,
+    generation: gen,
+  };
 }
+
+/** String `i` of the table (0 <= i < p.stringCount). */
+export function stringOf(p: RawProfile, i: number): string {
+  return (p.strings[i] ??= cachedString(p.buf, p.view, p.strStart[i]!, p.strEnd[i]!));
+}
+
+/** A hash of bytes start .. end of `buf` (`view` over it), 4 at a time; `lastAscii`: whether all are below 0x80. */
+export function bytesHash(buf: Buffer, view: DataView, start: number, end: number): number {
+  let h = end - start;
+  let bits = 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const w = view.getInt32(i, true);
+    bits |= w;
+    h = Math.imul(h ^ w, 0x9e3779b1);
+    h ^= h >>> 16;
+  }
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    bits |= c;
+    h = Math.imul(h ^ c, 0x9e3779b1);
+    h ^= h >>> 16;
+  }
+  lastAscii = (bits & 0x80808080) === 0;
+  return h;
+}
+let lastAscii = false;
 
 // Uploads of one fleet repeat the same function names, files and labels: short ASCII strings are
 // decoded once and the same string object is returned for the same bytes (no UTF-8 decoding,
@@ -199,19 +336,12 @@ const CACHE_SLOTS = 1 << 18;
 const cacheHashes = new Int32Array(CACHE_SLOTS);
 const cacheStrings = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
 
-function cachedString(buf: Buffer, start: number, end: number): string {
+function cachedString(buf: Buffer, view: DataView, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
   if (len > 256) return buf.toString('utf8', start, end);
-  let h = 0x811c9dc5 ^ len;
-  let bits = 0;
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    bits |= c;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  if (bits >= 0x80) return buf.toString('utf8', start, end);
-  h ^= h >>> 15;
+  const h = bytesHash(buf, view, start, end);
+  if (!lastAscii) return buf.toString('utf8', start, end);
   let slot = h & (CACHE_SLOTS - 1);
   for (let probe = 0; probe < 4; probe++, slot = (slot + 1) & (CACHE_SLOTS - 1)) {
     const s = cacheStrings[slot];
@@ -239,51 +369,131 @@ export function locationAddress(p: RawProfile, i: number): bigint {
   return new Reader(p.buf, at, p.buf.length).varintBig();
 }
 
-/** One sample at a time, into arrays reused from sample to sample. */
+/** One sample at a time, into scratch arrays reused from sample to sample. */
 export class SampleReader {
-  readonly locationIds: number[] = [];
-  readonly values: number[] = [];
-  readonly labelKey: number[] = [];
-  readonly labelStr: number[] = [];
+  /** Location ids [0, locationCount), leaf first. */
+  locationIds = new Float64Array(256);
+  locationCount = 0;
+  /** Where in `buf` the location ids are when all are in one packed field (else locationsStart < 0). */
+  locationsStart = -1;
+  locationsEnd = -1;
+  values = new Float64Array(8);
+  valueCount = 0;
+  /** String labels' key and str string indices [0, labelCount). */
+  labelKey = new Float64Array(16);
+  labelStr = new Float64Array(16);
+  labelCount = 0;
   readonly #r: Reader;
-  readonly #l: Reader;
   constructor(readonly p: RawProfile) {
     this.#r = new Reader(p.buf, 0, 0);
-    this.#l = new Reader(p.buf, 0, 0);
   }
   read(i: number): void {
     const m = this.#r;
-    m.pos = this.p.sampleStart[i]!;
-    m.end = this.p.sampleEnd[i]!;
-    this.locationIds.length = 0;
-    this.values.length = 0;
-    this.labelKey.length = 0;
-    this.labelStr.length = 0;
-    while (m.pos < m.end) {
+    const buf = m.buf;
+    const end = this.p.sampleEnd[i]!;
+    m.end = end;
+    this.locationCount = 0;
+    this.locationsStart = -1;
+    this.locationsEnd = -1;
+    this.valueCount = 0;
+    this.labelCount = 0;
+    let pos = this.p.sampleStart[i]!;
+    while (pos < end) {
+      m.pos = pos;
       const tag = m.varint();
       const field = tag >>> 3;
       const wire = tag & 7;
-      if (field === 1) m.repeated(wire, this.locationIds);
-      else if (field === 2) m.repeated(wire, this.values, true);
-      else if (field === 3 && wire === 2) {
-        const end = m.length();
-        const l = this.#l;
-        l.pos = m.pos;
-        l.end = end;
+      if (field === 1) this.#locations(wire);
+      else if (field === 2) {
+        if (wire === 2) {
+          const valuesEnd = m.length();
+          m.end = valuesEnd;
+          while (m.pos < valuesEnd) this.#value(m.int64());
+          m.end = end;
+        } else if (wire === 0) this.#value(m.int64());
+        else throw bad(`unexpected wire type ${wire} for a repeated integer`);
+      } else if (field === 3 && wire === 2) {
+        const labelEnd = m.length();
+        m.end = labelEnd;
         let key = 0;
         let str = 0;
-        while (l.pos < l.end) {
-          const t = l.varint();
-          const w = t & 7;
-          if (t >>> 3 === 1 && w === 0) key = l.varint();
-          else if (t >>> 3 === 2 && w === 0) str = l.varint();
-          else l.skip(w);
+        // Usually key, then str, as one-byte tags.
+        while (m.pos < labelEnd) {
+          const t = buf[m.pos]!;
+          if (t === 0x08 || t === 0x10) {
+            m.pos++;
+            if (t === 0x08) key = m.varint();
+            else str = m.varint();
+          } else {
+            const t = m.varint();
+            const w = t & 7;
+            if (t >>> 3 === 1 && w === 0) key = m.varint();
+            else if (t >>> 3 === 2 && w === 0) str = m.varint();
+            else m.skip(w);
+          }
         }
-        this.labelKey.push(key);
-        this.labelStr.push(str);
-        m.pos = end;
+        m.end = end;
+        let n = this.labelCount;
+        if (n === this.labelKey.length) {
+          this.labelKey = growF64(this.labelKey, n);
+          this.labelStr = growF64(this.labelStr, n);
+        }
+        this.labelKey[n] = key;
+        this.labelStr[n++] = str;
+        this.labelCount = n;
       } else m.skip(wire);
+      pos = m.pos;
     }
+  }
+  #value(v: number): void {
+    if (this.valueCount === this.values.length) this.values = growF64(this.values, this.valueCount);
+    this.values[this.valueCount++] = v;
+  }
+  /** Location ids, packed or not. */
+  #locations(wire: number): void {
+    const m = this.#r;
+    if (wire === 0) {
+      const v = m.varint();
+      if (this.locationCount === this.locationIds.length) this.locationIds = growF64(this.locationIds, this.locationCount);
+      this.locationIds[this.locationCount++] = v;
+      this.locationsStart = -2;
+      return;
+    }
+    if (wire !== 2) throw bad(`unexpected wire type ${wire} for a repeated integer`);
+    const end = m.length();
+    const outer = m.end;
+    m.end = end;
+    if (this.locationsStart === -1) {
+      this.locationsStart = m.pos;
+      this.locationsEnd = end;
+    } else this.locationsStart = -2;
+    // At most one id per byte: room for them all first.
+    let n = this.locationCount;
+    if (n + end - m.pos > this.locationIds.length) this.locationIds = growF64(this.locationIds, n + end - m.pos);
+    const ids = this.locationIds;
+    // Ids below 2^14 (one or two bytes) inline: the sample loop's hottest path.
+    const buf = m.buf;
+    let pos = m.pos;
+    while (pos < end) {
+      const b0 = buf[pos]!;
+      if (b0 < 0x80) {
+        ids[n++] = b0;
+        pos++;
+        continue;
+      }
+      const b1 = pos + 1 < end ? buf[pos + 1]! : 0x80;
+      if (b1 < 0x80) {
+        ids[n++] = (b0 & 0x7f) | (b1 << 7);
+        pos += 2;
+      } else {
+        m.pos = pos;
+        ids[n++] = m.varint();
+        pos = m.pos;
+      }
+    }
+    m.pos = pos;
+    this.locationCount = n;
+    m.end = outer;
   }
 }
 
@@ -315,65 +525,119 @@ function mapping(m: Reader): RawMapping {
   return x;
 }
 
-function location(m: Reader, start: number, end: number, p: RawProfile): void {
-  m.pos = start;
+/** Decodes location `i` into the scratch arrays; returns the new number of lines. */
+function location(m: Reader, start: number, end: number, i: number, nLine: number): number {
+  // One-byte tags and values inline, as in decodeRawPprof; others through `m`.
+  const buf = m.buf;
   m.end = end;
+  let pos = start;
   let id = 0;
   let mappingId = 0;
   let addressAt = -1;
-  while (m.pos < m.end) {
-    const tag = m.varint();
+  while (pos < end) {
+    let tag = buf[pos]!;
+    if (tag < 0x80) pos++;
+    else {
+      m.pos = pos;
+      tag = m.varint();
+      pos = m.pos;
+    }
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 4 && wire === 2) {
+      m.pos = pos;
       const lineEnd = m.length();
-      const outer = m.end;
-      m.end = lineEnd;
+      pos = m.pos;
       let functionId = 0;
-      while (m.pos < lineEnd) {
-        const t = m.varint();
-        if (t >>> 3 === 1 && (t & 7) === 0) functionId = m.varint();
-        else m.skip(t & 7);
+      m.end = lineEnd;
+      while (pos < lineEnd) {
+        let t = buf[pos]!;
+        if (t < 0x80) pos++;
+        else {
+          m.pos = pos;
+          t = m.varint();
+          pos = m.pos;
+        }
+        const v = pos < lineEnd ? buf[pos]! : 0x80;
+        if (t === 8 && v < 0x80) {
+          functionId = v;
+          pos++;
+        } else {
+          m.pos = pos;
+          if (t >>> 3 === 1 && (t & 7) === 0) functionId = m.varint();
+          else m.skip(t & 7);
+          pos = m.pos;
+        }
       }
-      m.end = outer;
-      p.lineFunction.push(functionId);
-    } else if (wire !== 0) m.skip(wire);
-    else if (field === 1) id = m.varint();
-    else if (field === 2) mappingId = m.varint();
-    else if (field === 3) {
-      addressAt = m.pos;
-      m.varint();
-    } else m.varint();
+      m.end = end;
+      if (nLine === s.lineFunction.length) s.lineFunction = growF64(s.lineFunction, nLine);
+      s.lineFunction[nLine++] = functionId;
+    } else if (wire !== 0) {
+      m.pos = pos;
+      m.skip(wire);
+      pos = m.pos;
+    } else {
+      if (field === 3) addressAt = pos;
+      let v = pos < end ? buf[pos]! : 0x80;
+      if (v < 0x80) pos++;
+      else {
+        m.pos = pos;
+        v = m.varint();
+        pos = m.pos;
+      }
+      if (field === 1) id = v;
+      else if (field === 2) mappingId = v;
+    }
   }
-  p.locId.push(id);
-  p.locMapping.push(mappingId);
-  p.locAddressAt.push(addressAt);
-  p.locLineStart.push(p.lineFunction.length);
+  s.locId[i] = id;
+  s.locMapping[i] = mappingId;
+  s.locAddressAt[i] = addressAt;
+  s.locLineStart[i + 1] = nLine;
+  return nLine;
 }
 
-function fn(m: Reader, start: number, end: number, p: RawProfile): void {
-  m.pos = start;
+function fn(m: Reader, start: number, end: number, i: number): void {
+  // One-byte tags and values inline, as in decodeRawPprof; others through `m`.
+  const buf = m.buf;
   m.end = end;
+  let pos = start;
   let id = 0;
   let name = 0;
   let systemName = 0;
   let filename = 0;
   let startLine = 0;
-  while (m.pos < m.end) {
-    const tag = m.varint();
+  while (pos < end) {
+    let tag = buf[pos]!;
+    if (tag < 0x80) pos++;
+    else {
+      m.pos = pos;
+      tag = m.varint();
+      pos = m.pos;
+    }
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (wire !== 0) m.skip(wire);
-    else if (field === 1) id = m.varint();
-    else if (field === 2) name = m.varint();
-    else if (field === 3) systemName = m.varint();
-    else if (field === 4) filename = m.varint();
-    else if (field === 5) startLine = m.varint();
-    else m.varint();
+    if (wire !== 0) {
+      m.pos = pos;
+      m.skip(wire);
+      pos = m.pos;
+      continue;
+    }
+    let v = pos < end ? buf[pos]! : 0x80;
+    if (v < 0x80) pos++;
+    else {
+      m.pos = pos;
+      v = m.varint();
+      pos = m.pos;
+    }
+    if (field === 1) id = v;
+    else if (field === 2) name = v;
+    else if (field === 3) systemName = v;
+    else if (field === 4) filename = v;
+    else if (field === 5) startLine = v;
   }
-  p.fnId.push(id);
-  p.fnName.push(name);
-  p.fnSystemName.push(systemName);
-  p.fnFilename.push(filename);
-  p.fnStartLine.push(startLine);
+  s.fnId[i] = id;
+  s.fnName[i] = name;
+  s.fnSystemName[i] = systemName;
+  s.fnFilename[i] = filename;
+  s.fnStartLine[i] = startLine;
 }
