@@ -527,64 +527,31 @@ function mapping(m: Reader): RawMapping {
 
 /** Decodes location `i` into the scratch arrays; returns the new number of lines. */
 function location(m: Reader, start: number, end: number, i: number, nLine: number): number {
-  // One-byte tags and values inline, as in decodeRawPprof; others through `m`.
-  const buf = m.buf;
+  m.pos = start;
   m.end = end;
-  let pos = start;
   let id = 0;
   let mappingId = 0;
   let addressAt = -1;
-  while (pos < end) {
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      m.pos = pos;
-      tag = m.varint();
-      pos = m.pos;
-    }
+  while (m.pos < end) {
+    const tag = m.varint();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 4 && wire === 2) {
-      m.pos = pos;
       const lineEnd = m.length();
-      pos = m.pos;
-      let functionId = 0;
       m.end = lineEnd;
-      while (pos < lineEnd) {
-        let t = buf[pos]!;
-        if (t < 0x80) pos++;
-        else {
-          m.pos = pos;
-          t = m.varint();
-          pos = m.pos;
-        }
-        const v = pos < lineEnd ? buf[pos]! : 0x80;
-        if (t === 8 && v < 0x80) {
-          functionId = v;
-          pos++;
-        } else {
-          m.pos = pos;
-          if (t >>> 3 === 1 && (t & 7) === 0) functionId = m.varint();
-          else m.skip(t & 7);
-          pos = m.pos;
-        }
+      let functionId = 0;
+      while (m.pos < lineEnd) {
+        const t = m.varint();
+        if (t === 8) functionId = m.varint();
+        else m.skip(t & 7);
       }
       m.end = end;
       if (nLine === s.lineFunction.length) s.lineFunction = growF64(s.lineFunction, nLine);
       s.lineFunction[nLine++] = functionId;
-    } else if (wire !== 0) {
-      m.pos = pos;
-      m.skip(wire);
-      pos = m.pos;
-    } else {
-      if (field === 3) addressAt = pos;
-      let v = pos < end ? buf[pos]! : 0x80;
-      if (v < 0x80) pos++;
-      else {
-        m.pos = pos;
-        v = m.varint();
-        pos = m.pos;
-      }
+    } else if (wire !== 0) m.skip(wire);
+    else {
+      if (field === 3) addressAt = m.pos;
+      const v = m.varint();
       if (field === 1) id = v;
       else if (field === 2) mappingId = v;
     }
@@ -597,38 +564,22 @@ function location(m: Reader, start: number, end: number, i: number, nLine: numbe
 }
 
 function fn(m: Reader, start: number, end: number, i: number): void {
-  // One-byte tags and values inline, as in decodeRawPprof; others through `m`.
-  const buf = m.buf;
+  m.pos = start;
   m.end = end;
-  let pos = start;
   let id = 0;
   let name = 0;
   let systemName = 0;
   let filename = 0;
   let startLine = 0;
-  while (pos < end) {
-    let tag = buf[pos]!;
-    if (tag < 0x80) pos++;
-    else {
-      m.pos = pos;
-      tag = m.varint();
-      pos = m.pos;
-    }
-    const field = tag >>> 3;
+  while (m.pos < end) {
+    const tag = m.varint();
     const wire = tag & 7;
     if (wire !== 0) {
-      m.pos = pos;
       m.skip(wire);
-      pos = m.pos;
       continue;
     }
-    let v = pos < end ? buf[pos]! : 0x80;
-    if (v < 0x80) pos++;
-    else {
-      m.pos = pos;
-      v = m.varint();
-      pos = m.pos;
-    }
+    const field = tag >>> 3;
+    const v = m.varint();
     if (field === 1) id = v;
     else if (field === 2) name = v;
     else if (field === 3) systemName = v;
