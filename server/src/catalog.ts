@@ -65,26 +65,32 @@ export interface StackId {
   next: StackId | undefined;
 }
 
+/** Scratch of `stackHashOf`: the halves of each id, and the identity order. */
+let hashLo = new Int32Array(256);
+let hashHi = new Int32Array(256);
+let hashOrder = Int32Array.from({ length: 256 }, (_, i) => i);
+
 /**
  * A 64-bit hash of a sequence of function ids (root first), as two independently seeded
- * 32-bit multiply-xorshift lanes over both halves of each id: no strings, no allocation.
+ * 32-bit multiply-xorshift lanes over both halves of each id: no strings.
  */
 export function stackHashOf(ids: readonly FunctionId[], reverse = false): { hi: number; lo: number } {
-  let a = 0x9e3779b9 ^ ids.length;
-  let b = 0x85ebca6b ^ Math.imul(ids.length, 0xc2b2ae35);
   const n = ids.length;
+  if (n > hashLo.length) {
+    hashLo = new Int32Array(2 * n);
+    hashHi = new Int32Array(2 * n);
+    hashOrder = Int32Array.from({ length: 2 * n }, (_, i) => i);
+  }
   for (let k = 0; k < n; k++) {
     const f = ids[reverse ? n - 1 - k : k]!;
-    a = Math.imul(a ^ f.lo, 0xcc9e2d51);
-    a = Math.imul((a << 15) | (a >>> 17), 0x1b873593) ^ f.hi;
-    b = Math.imul(b ^ f.hi, 0x85ebca6b);
-    b = Math.imul((b << 13) | (b >>> 19), 0xc2b2ae35) ^ f.lo;
+    hashLo[k] = f.lo;
+    hashHi[k] = f.hi;
   }
-  return stackHashEnd(a, b);
+  return stackHashOfSlots(hashOrder, n, hashLo, hashHi);
 }
 
 /**
- * `stackHashOf` of `n` frames given root first as indices into `lo` and `hi`, the halves of
+ * The stack hash of `n` frames given root first as indices into `lo` and `hi`, the halves of
  * their function ids (typed arrays: no object per frame to load).
  */
 function stackHashOfSlots(frames: Int32Array, n: number, lo: Int32Array, hi: Int32Array): { hi: number; lo: number } {
