@@ -1,6 +1,5 @@
-// The insert batcher: uploads arriving together are written in one insert per table. Each
-// upload's promise settles when the batch holding it is in storage (or failed).
-import type { ClickHouseClient } from '@clickhouse/client';
+// The insert batcher: uploads arriving together are written in one insert per table, all in
+// TabSeparated. Each upload's promise settles when the batch holding it is in storage (or failed).
 import type { Catalog } from '../catalog.js';
 import type { InsertTsv } from '../storage/clickhouse.js';
 import { T } from '../storage/tables.js';
@@ -23,6 +22,8 @@ export interface WriterOptions {
 }
 
 const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_hash', 'value', 'span_id', 'trace_id'];
+const FUNCTION_COLUMNS = ['function_id', 'name', 'system_name', 'filename', 'start_line', 'binary', 'seen_day'];
+const SERIES_COLUMNS = ['profile_type', 'unit', 'service', 'series_fp', 'hour', 'labels'];
 const PROFILE_COLUMNS = ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload'];
 const NEWLINE = Buffer.from('\n');
 
@@ -35,7 +36,6 @@ export class InsertBatcher {
   readonly #idle = new Set<() => void>();
 
   constructor(
-    readonly client: ClickHouseClient,
     readonly insertTsv: InsertTsv,
     readonly catalog: Catalog,
     readonly opts: WriterOptions,
@@ -88,25 +88,28 @@ export class InsertBatcher {
   }
 
   async #insert(uploads: UploadRows[]): Promise<number> {
-    const functions: Record<string, unknown>[] = [];
+    const functions: string[] = [];
     const stacks: string[] = [];
-    const series: unknown[] = [];
+    const series: string[] = [];
     const profiles: Buffer[] = [];
     const samples: string[] = [];
     for (const u of uploads) {
       const day = isoDay(Number(u.profile.time));
       for (const [id, f] of u.functions) {
-        functions.push({ function_id: id, name: f.info.name, system_name: f.info.systemName, filename: f.info.filename, start_line: f.info.startLine, binary: f.info.binary, seen_day: day });
+        const i = f.info;
+        functions.push(`${id}\t${tsvEscape(i.name)}\t${tsvEscape(i.systemName)}\t${tsvEscape(i.filename)}\t${i.startLine}\t${tsvEscape(i.binary)}\t${day}\n`);
       }
       for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
-      for (const s of u.series) series.push(s);
+      for (const s of u.series) {
+        series.push(`${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`);
+      }
       pushProfileRow(profiles, u);
       for (const line of u.samples) samples.push(line);
     }
     // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
-    if (functions.length > 0) await this.client.insert({ table: T.functions, values: functions, format: 'JSONEachRow' });
+    if (functions.length > 0) await this.insertTsv(T.functions, FUNCTION_COLUMNS, Buffer.from(functions.join('')));
     if (stacks.length > 0) await this.insertTsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], Buffer.from(stacks.join('')));
-    if (series.length > 0) await this.client.insert({ table: T.series, values: series, format: 'JSONEachRow' });
+    if (series.length > 0) await this.insertTsv(T.series, SERIES_COLUMNS, Buffer.from(series.join('')));
     // The two big inserts go together: samples do not need the raw profiles first.
     await Promise.all([
       this.insertTsv(T.profiles, PROFILE_COLUMNS, Buffer.concat(profiles)),

@@ -45,7 +45,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   const { limits } = opts;
   const state = { inflight: 0 };
   const m = ingestMetrics(app, state);
-  const batcher = new InsertBatcher(app.clickhouse, app.insertTsv, app.catalog, {
+  const batcher = new InsertBatcher(app.insertTsv, app.catalog, {
     lingerMs: limits.batchLingerMs,
     maxRows: limits.batchMaxRows,
     concurrency: opts.concurrency,
