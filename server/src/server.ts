@@ -87,7 +87,7 @@ function checkIngestLimits(limits: Partial<IngestLimits>): Partial<IngestLimits>
   const out: Partial<IngestLimits> = {};
   for (const [key, value] of Object.entries(limits) as [keyof IngestLimits, number | undefined][]) {
     if (value === undefined) continue;
-    const min = key === 'rateBytesPerSecond' || key === 'batchLingerMs' ? 0 : 1;
+    const min = key === 'rateBytesPerSecond' || key === 'batchLingerMs' || key === 'uploadLingerMs' ? 0 : 1;
     if (!Number.isFinite(value) || value < min) throw new KilnUsageError(`ingest limit ${key} must be a number >= ${min}, got ${value}`);
     out[key] = value;
   }

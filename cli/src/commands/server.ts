@@ -23,6 +23,7 @@ export const serverFlags: FlagSpecs = {
   'ingest-rate-limit': { type: 'size', value: 'SIZE', default: 0, help: 'ingest bytes per second before 429 + Retry-After (0: no limit)' },
   'print-schema': { type: 'boolean', help: 'print the schema DDL (with --clickhouse-cluster and --retention as given) and exit without connecting' },
   'ingest-batch-linger': { type: 'duration', value: 'DURATION', default: '5ms', help: 'how long concurrent uploads wait to share one insert' },
+  'ingest-upload-linger': { type: 'duration', value: 'DURATION', default: '1s', help: 'how long uploads wait to be stored as received in one insert (fewer parts to write and merge)' },
 };
 
 export function serverOptions(values: FlagValues): Omit<Parameters<typeof startServer>[0], 'logger'> {
@@ -45,6 +46,7 @@ export function serverOptions(values: FlagValues): Omit<Parameters<typeof startS
       maxInflightBytes: values['ingest-max-inflight'] as number,
       rateBytesPerSecond: values['ingest-rate-limit'] as number,
       batchLingerMs: values['ingest-batch-linger'] as number,
+      uploadLingerMs: values['ingest-upload-linger'] as number,
     }),
   };
 }

@@ -21,6 +21,10 @@ export interface IngestLimits {
   batchLingerMs: number;
   /** A batch is written at once when it holds this many sample rows. */
   batchMaxRows: number;
+  /** How long uploads wait to be stored as received (kiln_profiles) in one insert... */
+  uploadLingerMs: number;
+  /** ...unless they reach this many bytes first. */
+  uploadMaxBytes: number;
 }
 
 // Pyroscope's defaults for comparison: 4 MiB profiles, 16,000 samples, depth 1,000,
@@ -37,6 +41,8 @@ export const defaultIngestLimits: IngestLimits = {
   rateBytesPerSecond: 0,
   batchLingerMs: 5,
   batchMaxRows: 200_000,
+  uploadLingerMs: 1000,
+  uploadMaxBytes: 16 * 1024 * 1024,
 };
 
 /** A client mistake in an upload: becomes a 4xx with this message. */

@@ -48,6 +48,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   const batcher = new InsertBatcher(app.insertTsv, app.catalog, {
     lingerMs: limits.batchLingerMs,
     maxRows: limits.batchMaxRows,
+    uploadLingerMs: limits.uploadLingerMs,
+    uploadMaxBytes: limits.uploadMaxBytes,
     concurrency: opts.concurrency,
     onFlush: (seconds, rows, uploads, ok) => {
       m.insertSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
