@@ -1,9 +1,9 @@
-// Turns one upload into rows for the profile tables: samples as TSV lines, plus the functions,
-// stacks and series that storage does not have yet.
+// Turns one upload into rows for the profile tables: sample rows, plus the functions, stacks and
+// series that storage does not have yet.
 import { hash64, stackHashOf, type Catalog, type FunctionId, type FunctionInfo, type StackId } from '../catalog.js';
 import { checkLabels } from './labels.js';
 import { IngestError, type IngestLimits } from './limits.js';
-import { tsvEscape } from './tsv.js';
+import { tsvEscape, TsvWriter } from './tsv.js';
 
 export interface SeriesRow {
   profile_type: string;
@@ -32,8 +32,7 @@ export interface ProfileRow {
 
 /** What one upload adds to storage. */
 export interface UploadRows {
-  /** TSV lines of kiln_samples (profile_type, service, series_fp, time, stack_hash, value, span_id, trace_id). */
-  samples: string[];
+  samples: SampleRows;
   /** Stacks storage may not have today: hash → its entry and function ids, root first. */
   stacks: Map<string, { entry: StackId; frames: readonly string[] }>;
   /** Functions storage may not have today, by id. */
@@ -53,8 +52,8 @@ export interface SeriesRef {
   /** TSV-escaped service. */
   serviceTsv: string;
   labels: ReadonlyMap<string, string>;
-  /** Per sample type of the upload: the start of its TSV rows, once the series has a row of that type. */
-  prefixes: (string | undefined)[];
+  /** Per sample type of the upload: its SampleRows prefix, once the series has a row of that type (-1: none yet). */
+  prefixes: number[];
 }
 
 export interface SampleType {
@@ -62,7 +61,74 @@ export interface SampleType {
   unit: string;
 }
 
-const NO_SPAN_END = '\t0\t0\n';
+/**
+ * An upload's rows of kiln_samples (profile_type, service, series_fp, time, stack_hash, value,
+ * span_id, trace_id), kept as a few numbers and shared strings each until the insert writes them
+ * as TSV: a row is neither a string of its own nor garbage to collect.
+ */
+export class SampleRows {
+  length = 0;
+  /** Each row's start (profile type, service, series, time), end (span and trace ids) and stack. */
+  #prefix = new Int32Array(64);
+  #end = new Int32Array(64);
+  #value = new Float64Array(64);
+  readonly #stack: string[] = [];
+  readonly #prefixes: Buffer[] = [];
+  readonly #ends: Buffer[] = [Buffer.from('\t0\t0\n')];
+  #endIndex: Map<string, number> | undefined;
+
+  /** A row start, the TSV fields before the stack hash: its index for `push`. */
+  addPrefix(fields: string): number {
+    this.#prefixes.push(Buffer.from(fields));
+    return this.#prefixes.length - 1;
+  }
+
+  push(prefix: number, stackHash: string, value: number, spanId: string, traceId: string): void {
+    if (this.length === this.#value.length) {
+      this.#prefix = grow(this.#prefix, new Int32Array(2 * this.length));
+      this.#end = grow(this.#end, new Int32Array(2 * this.length));
+      this.#value = grow(this.#value, new Float64Array(2 * this.length));
+    }
+    const i = this.length++;
+    this.#prefix[i] = prefix;
+    this.#stack.push(stackHash);
+    this.#value[i] = Math.round(value);
+    this.#end[i] = spanId === '0' && traceId === '0' ? 0 : this.#endOf(`\t${spanId}\t${traceId}\n`);
+  }
+
+  #endOf(end: string): number {
+    this.#endIndex ??= new Map();
+    let i = this.#endIndex.get(end);
+    if (i === undefined) {
+      this.#endIndex.set(end, (i = this.#ends.length));
+      this.#ends.push(Buffer.from(end));
+    }
+    return i;
+  }
+
+  stackHash(i: number): string {
+    return this.#stack[i]!;
+  }
+
+  value(i: number): number {
+    return this.#value[i]!;
+  }
+
+  writeTsv(w: TsvWriter): void {
+    for (let i = 0; i < this.length; i++) {
+      w.bytes(this.#prefixes[this.#prefix[i]!]!);
+      w.ascii(this.#stack[i]!);
+      w.tab();
+      w.integer(this.#value[i]!);
+      w.bytes(this.#ends[this.#end[i]!]!);
+    }
+  }
+}
+
+function grow<A extends Int32Array | Float64Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
 const TRUNCATED: FunctionInfo = { name: '[truncated]', systemName: '', filename: '', startLine: 0, binary: '' };
 
 export class UploadBuilder {
@@ -89,7 +155,7 @@ export class UploadBuilder {
     this.#typeUsed = types.map(() => false);
     this.#totals = new Float64Array(types.length);
     this.rows = {
-      samples: [],
+      samples: new SampleRows(),
       stacks: new Map(),
       functions: new Map(),
       series: [],
@@ -122,7 +188,7 @@ export class UploadBuilder {
       const clean = new Map(sorted);
       checkLabels(clean, this.limits);
       const service = clean.get('service') ?? '';
-      ref = { fp: hash64(key), service, serviceTsv: tsvEscape(service), labels: clean, prefixes: this.types.map(() => undefined) };
+      ref = { fp: hash64(key), service, serviceTsv: tsvEscape(service), labels: clean, prefixes: this.types.map(() => -1) };
       this.#series.set(key, ref);
       this.rows.profile.series_fps.push(ref.fp);
     }
@@ -187,8 +253,8 @@ export class UploadBuilder {
   /** One sample row: `typeIndex` into the upload's sample types. */
   add(typeIndex: number, series: SeriesRef, stackHash: string, value: number, spanId = '0', traceId = '0'): void {
     if (value === 0) return;
-    let prefix = series.prefixes[typeIndex];
-    if (prefix === undefined) {
+    let prefix = series.prefixes[typeIndex]!;
+    if (prefix < 0) {
       const type = this.types[typeIndex]!;
       this.#typeUsed[typeIndex] = true;
       if (!this.catalog.seriesWritten.has(`${type.name}|${series.fp}|${this.#hour}`)) {
@@ -201,12 +267,9 @@ export class UploadBuilder {
           labels: Object.fromEntries(series.labels),
         });
       }
-      prefix = series.prefixes[typeIndex] = `${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t`;
+      prefix = series.prefixes[typeIndex] = this.rows.samples.addPrefix(`${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t`);
     }
-    // Short pieces first (V8 copies strings under 13 characters flat, longer ones become rope
-    // nodes): fewer objects per line. The usual span and trace ids ('0') as one constant.
-    const end = spanId === '0' && traceId === '0' ? NO_SPAN_END : `\t${spanId}\t${traceId}\n`;
-    this.rows.samples.push(prefix + stackHash + ('\t' + Math.round(value) + end));
+    this.rows.samples.push(prefix, stackHash, value, spanId, traceId);
     this.#totals[typeIndex]! += value;
   }
 

@@ -55,3 +55,72 @@ export function pushTsvBytes(out: Buffer[], data: Buffer): void {
   }
   if (start < data.length) out.push(data.subarray(start));
 }
+
+/** TSV written straight into one growing buffer. */
+export class TsvWriter {
+  #buf: Buffer;
+  #at = 0;
+
+  constructor(sizeHint = 1 << 16) {
+    this.#buf = Buffer.allocUnsafe(Math.max(64, sizeHint));
+  }
+
+  get length(): number {
+    return this.#at;
+  }
+
+  /** What was written (a view of the buffer, valid until the next write). */
+  result(): Buffer {
+    return this.#buf.subarray(0, this.#at);
+  }
+
+  #room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.#buf.length, this.#at + n));
+    this.#buf.copy(bigger, 0, 0, this.#at);
+    this.#buf = bigger;
+  }
+
+  bytes(b: Buffer): void {
+    this.#room(b.length);
+    const buf = this.#buf;
+    let at = this.#at;
+    if (b.length > 32) at += b.copy(buf, at);
+    else for (let i = 0; i < b.length; i++) buf[at++] = b[i]!;
+    this.#at = at;
+  }
+
+  /** A string known to be ASCII (digits, for one). */
+  ascii(s: string): void {
+    this.#room(s.length);
+    const buf = this.#buf;
+    let at = this.#at;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.#at = at;
+  }
+
+  tab(): void {
+    this.#room(1);
+    this.#buf[this.#at++] = TAB;
+  }
+
+  /** An integer as JavaScript prints it (exponent notation at 1e21 and above, as String() has it). */
+  integer(v: number): void {
+    if (!(Math.abs(v) < 2 ** 53)) return this.ascii(String(v));
+    this.#room(17);
+    const buf = this.#buf;
+    if (v < 0) {
+      buf[this.#at++] = 45; // '-'
+      v = -v;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    let at = this.#at + digits;
+    this.#at = at;
+    do {
+      const q = Math.floor(v / 10);
+      buf[--at] = 48 + (v - 10 * q);
+      v = q;
+    } while (v > 0);
+  }
+}

@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog.js';
 import type { InsertTsv } from '../storage/clickhouse.js';
 import { T } from '../storage/tables.js';
 import { UploadBuilder, type UploadRows } from './rows.js';
-import { pushTsvBytes, tsvEscape, tsvStringArray, tsvStringMap } from './tsv.js';
+import { pushTsvBytes, tsvEscape, tsvStringArray, tsvStringMap, TsvWriter } from './tsv.js';
 
 export interface WriterOptions {
   lingerMs: number;
@@ -164,7 +164,8 @@ async function insertRows(insertTsv: InsertTsv, catalog: Catalog, uploads: Uploa
   const functions: string[] = [];
   const stacks: string[] = [];
   const series: string[] = [];
-  const samples: string[] = [];
+  const samples = new TsvWriter(uploads.reduce((n, u) => n + 100 * u.samples.length, 0));
+  let rows = 0;
   for (const u of uploads) {
     const day = isoDay(Number(u.profile.time));
     for (const [id, f] of u.functions) {
@@ -175,15 +176,16 @@ async function insertRows(insertTsv: InsertTsv, catalog: Catalog, uploads: Uploa
     for (const s of u.series) {
       series.push(`${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`);
     }
-    for (const line of u.samples) samples.push(line);
+    u.samples.writeTsv(samples);
+    rows += u.samples.length;
   }
   // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
   if (functions.length > 0) await insertTsv(T.functions, FUNCTION_COLUMNS, Buffer.from(functions.join('')));
   if (stacks.length > 0) await insertTsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], Buffer.from(stacks.join('')));
   if (series.length > 0) await insertTsv(T.series, SERIES_COLUMNS, Buffer.from(series.join('')));
-  if (samples.length > 0) await insertTsv(T.samples, SAMPLE_COLUMNS, Buffer.from(samples.join('')));
+  if (rows > 0) await insertTsv(T.samples, SAMPLE_COLUMNS, samples.result());
   for (const u of uploads) UploadBuilder.markWritten(catalog, u);
-  return samples.length;
+  return rows;
 }
 
 /** The uploads as they came, a kiln_profiles row each. */

@@ -446,10 +446,9 @@ async function foldedAsPprof(text: string, row: { service: string; labels: Recor
   addFolded(text, b, new Map(Object.entries(row.labels)), row.sample_rate || 100);
   const rows = b.rows;
   const out: { labels: Record<string, string>; frames: FunctionInfo[]; value: number }[] = [];
-  for (const line of rows.samples) {
-    const parts = line.split('\t');
-    const frames = (catalog.stacks.get(parts[4]!) ?? []).map((f) => catalog.functions.get(f)!);
-    out.push({ labels: row.labels, frames, value: Number(parts[5]) });
+  for (let i = 0; i < rows.samples.length; i++) {
+    const frames = (catalog.stacks.get(rows.samples.stackHash(i)) ?? []).map((f) => catalog.functions.get(f)!);
+    out.push({ labels: row.labels, frames, value: rows.samples.value(i) });
   }
   return encodePprofGzip(buildPprof({ profileType: 'cpu', unit: 'nanoseconds', fromMs: Number(row.time), untilMs: Number(row.until), rows: out }));
 }
