@@ -1,7 +1,7 @@
 // The server's TSV writing for inserts: numbers and binary fields as ClickHouse reads them back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pushTsvBytes, TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
+import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
 
 test('TsvWriter.integer writes what String() writes, for every magnitude and sign', () => {
   const values = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60, 1e21, -1e21, 1e300];
@@ -18,9 +18,29 @@ test('TsvWriter.integer writes what String() writes, for every magnitude and sig
   assert.equal(w.result().toString(), want.join(''));
 });
 
-test('pushTsvBytes escapes only tab, newline and backslash, so binary data reads back unchanged', () => {
-  const data = Buffer.from([0, 9, 10, 13, 92, 65, 255, 92, 92, 9]);
-  const out: Buffer[] = [];
-  pushTsvBytes(out, data);
-  assert.deepEqual(Buffer.concat(out), Buffer.from([0, 92, 116, 92, 110, 13, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116]));
+test('TsvWriter.escapedBytes escapes only tab, newline and backslash, so binary data reads back unchanged', () => {
+  const w = new TsvWriter(4);
+  w.escapedBytes(Buffer.from([0, 9, 10, 13, 92, 65, 255, 92, 92, 9]));
+  w.escapedBytes(Buffer.from([1, 2, 3]));
+  w.escapedBytes(Buffer.alloc(0));
+  w.escapedBytes(Buffer.from([92]));
+  assert.deepEqual(w.result(), Buffer.from([0, 92, 116, 92, 110, 13, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116, 1, 2, 3, 92, 92]));
+});
+
+test('TsvWriter.escapedBytes: random binary data unescapes to itself', () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let n = 0; n < 200; n++) {
+    const data = Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => (random() < 0.1 ? [9, 10, 92][Math.floor(random() * 3)]! : Math.floor(random() * 256))));
+    const w = new TsvWriter(16);
+    w.escapedBytes(data);
+    const escaped = w.result();
+    const back: number[] = [];
+    for (let i = 0; i < escaped.length; i++) {
+      if (escaped[i] !== 92) back.push(escaped[i]!);
+      else back.push({ 116: 9, 110: 10, 92: 92 }[escaped[++i]!]!);
+    }
+    assert.deepEqual(Buffer.from(back), data);
+    assert.ok(!escaped.includes(9) && !escaped.includes(10), 'no raw tab or newline left');
+  }
 });

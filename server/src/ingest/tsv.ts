@@ -28,33 +28,6 @@ export function tsvStringMap(entries: Iterable<readonly [string, string]>): stri
 const TAB = 9;
 const NEWLINE = 10;
 const BACKSLASH = 92;
-const ESCAPED = { [TAB]: Buffer.from('\\t'), [NEWLINE]: Buffer.from('\\n'), [BACKSLASH]: Buffer.from('\\\\') } as Record<number, Buffer>;
-
-/**
- * Binary data as one TSV field, pushed onto `out`: only tab, newline and backslash need escaping
- * (about 1% of the bytes of gzip data), found with native `indexOf` and copied around in slices.
- */
-export function pushTsvBytes(out: Buffer[], data: Buffer): void {
-  let start = 0;
-  const next = [data.indexOf(TAB), data.indexOf(NEWLINE), data.indexOf(BACKSLASH)];
-  for (;;) {
-    let at = -1;
-    let which = -1;
-    for (let i = 0; i < 3; i++) {
-      if (next[i]! >= 0 && (at < 0 || next[i]! < at)) {
-        at = next[i]!;
-        which = i;
-      }
-    }
-    if (at < 0) break;
-    if (at > start) out.push(data.subarray(start, at));
-    const byte = data[at]!;
-    out.push(ESCAPED[byte]!);
-    start = at + 1;
-    next[which] = data.indexOf(byte, start);
-  }
-  if (start < data.length) out.push(data.subarray(start));
-}
 
 /** TSV written straight into one growing buffer. */
 export class TsvWriter {
@@ -90,6 +63,41 @@ export class TsvWriter {
     this.#at = at;
   }
 
+  /** Any string, as UTF-8 (escaped already where it needs to be). */
+  text(s: string): void {
+    this.#room(3 * s.length);
+    this.#at += this.#buf.write(s, this.#at, 'utf8');
+  }
+
+  /**
+   * Binary data as one field: only tab, newline and backslash need escaping (about 1% of the
+   * bytes of gzip data), found with native `indexOf` and the runs between them copied.
+   */
+  escapedBytes(data: Buffer): void {
+    this.#room(2 * data.length);
+    const buf = this.#buf;
+    let at = this.#at;
+    let start = 0;
+    let tab = data.indexOf(TAB);
+    let newline = data.indexOf(NEWLINE);
+    let backslash = data.indexOf(BACKSLASH);
+    for (;;) {
+      let next = tab;
+      if (next < 0 || (newline >= 0 && newline < next)) next = newline;
+      if (next < 0 || (backslash >= 0 && backslash < next)) next = backslash;
+      if (next < 0) break;
+      at += data.copy(buf, at, start, next);
+      const c = data[next]!;
+      buf[at++] = BACKSLASH;
+      buf[at++] = c === TAB ? 116 : c === NEWLINE ? 110 : BACKSLASH; // t, n, backslash
+      start = next + 1;
+      if (c === TAB) tab = data.indexOf(TAB, start);
+      else if (c === NEWLINE) newline = data.indexOf(NEWLINE, start);
+      else backslash = data.indexOf(BACKSLASH, start);
+    }
+    this.#at = at + data.copy(buf, at, start);
+  }
+
   /** A string known to be ASCII (digits, for one). */
   ascii(s: string): void {
     this.#room(s.length);
@@ -102,6 +110,11 @@ export class TsvWriter {
   tab(): void {
     this.#room(1);
     this.#buf[this.#at++] = TAB;
+  }
+
+  newline(): void {
+    this.#room(1);
+    this.#buf[this.#at++] = NEWLINE;
   }
 
   /** An integer as JavaScript prints it (exponent notation at 1e21 and above, as String() has it). */

@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog.js';
 import type { InsertTsv } from '../storage/clickhouse.js';
 import { T } from '../storage/tables.js';
 import { UploadBuilder, type UploadRows } from './rows.js';
-import { pushTsvBytes, tsvEscape, tsvStringArray, tsvStringMap, TsvWriter } from './tsv.js';
+import { tsvEscape, tsvStringArray, tsvStringMap, TsvWriter } from './tsv.js';
 
 export interface WriterOptions {
   lingerMs: number;
@@ -23,7 +23,6 @@ const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_h
 const FUNCTION_COLUMNS = ['function_id', 'name', 'system_name', 'filename', 'start_line', 'binary', 'seen_day'];
 const SERIES_COLUMNS = ['profile_type', 'unit', 'service', 'series_fp', 'hour', 'labels'];
 const PROFILE_COLUMNS = ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload'];
-const NEWLINE = Buffer.from('\n');
 
 /**
  * Uploads go through two queues: their sample rows (and the functions, stacks and series those
@@ -190,20 +189,17 @@ async function insertRows(insertTsv: InsertTsv, catalog: Catalog, uploads: Uploa
 
 /** The uploads as they came, a kiln_profiles row each. */
 async function insertUploads(insertTsv: InsertTsv, uploads: UploadRows[]): Promise<number> {
-  const out: Buffer[] = [];
-  for (const u of uploads) pushProfileRow(out, u);
-  await insertTsv(T.profiles, PROFILE_COLUMNS, Buffer.concat(out));
+  const w = new TsvWriter(uploads.reduce((n, u) => n + u.payload.length + 1024, 0));
+  for (const u of uploads) {
+    const p = u.profile;
+    const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
+    fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
+    w.text(fields.join('\t'));
+    w.escapedBytes(u.payload);
+    w.newline();
+  }
+  await insertTsv(T.profiles, PROFILE_COLUMNS, w.result());
   return uploads.length;
-}
-
-/** The upload's row of kiln_profiles, its raw bytes as they came. */
-function pushProfileRow(out: Buffer[], u: UploadRows): void {
-  const p = u.profile;
-  const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
-  fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
-  out.push(Buffer.from(fields.join('\t')));
-  pushTsvBytes(out, u.payload);
-  out.push(NEWLINE);
 }
 
 function isoDay(unixSeconds: number): string {
