@@ -42,7 +42,7 @@ export const defaultIngestLimits: IngestLimits = {
   batchLingerMs: 5,
   batchMaxRows: 200_000,
   uploadLingerMs: 1000,
-  uploadMaxBytes: 16 * 1024 * 1024,
+  uploadMaxBytes: 4 * 1024 * 1024,
 };
 
 /** A client mistake in an upload: becomes a 4xx with this message. */

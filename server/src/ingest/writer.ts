@@ -17,6 +17,8 @@ export interface WriterOptions {
   concurrency: number;
   /** Called after each batch of sample rows with its duration and size. */
   onFlush?: (seconds: number, rows: number, uploads: number, ok: boolean) => void;
+  /** Called after each insert of uploads as received. */
+  onRawFlush?: (seconds: number, uploads: number, ok: boolean) => void;
 }
 
 const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_hash', 'value', 'span_id', 'trace_id'];
@@ -28,9 +30,9 @@ const PROFILE_COLUMNS = ['id', 'time', 'until', 'service', 'labels', 'profile_ty
  * Uploads go through two queues: their sample rows (and the functions, stacks and series those
  * need) in small batches that keep uploads quick, and the uploads as received (kiln_profiles: nearly
  * all the bytes that go to disk) in fewer, larger inserts, because each insert is a part that
- * storage writes and then merges again and again. Measured with 50 agents: storing the raw uploads
- * took half the CPU in 1 s batches that it took in 5 ms ones. An upload is answered once both are
- * in storage.
+ * storage writes and then merges again and again (2,352 uploads of 110 KiB stored into chDB took
+ * 7.8 CPU-s in inserts of 14, 5.1 in inserts of 49, 4.0 in inserts of 98). An upload is answered
+ * once both are in storage.
  */
 export class InsertBatcher {
   readonly #rows: InsertQueue;
@@ -41,6 +43,7 @@ export class InsertBatcher {
       lingerMs: opts.uploadLingerMs,
       max: opts.uploadMaxBytes,
       concurrency: 1,
+      onFlush: (seconds, _size, uploads, ok) => opts.onRawFlush?.(seconds, uploads, ok),
     });
     this.#rows = new InsertQueue((batch) => insertRows(insertTsv, catalog, batch), (u) => u.samples.length, {
       lingerMs: opts.lingerMs,

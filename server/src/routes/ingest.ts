@@ -56,6 +56,10 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       if (ok) m.batchRows.observe(rows);
       m.batchUploads.observe(uploads);
     },
+    onRawFlush: (seconds, uploads, ok) => {
+      m.rawInsertSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
+      m.rawBatchUploads.observe(uploads);
+    },
   });
   app.addHook('onClose', () => batcher.close());
   const bucket = limits.rateBytesPerSecond > 0 ? new TokenBucket(limits.rateBytesPerSecond, limits.rateBytesPerSecond * 10) : undefined;
@@ -189,13 +193,21 @@ function ingestMetrics(app: FastifyInstance, state: { inflight: number }) {
     truncated: new Counter({ name: 'kiln_ingest_truncated_stacks_total', help: 'Stacks cut to the depth limit.', registers }),
     insertSeconds: new Histogram({
       name: 'kiln_ingest_insert_duration_seconds',
-      help: 'Time to write one insert batch to storage.',
+      help: 'Time to write one batch of sample rows (with the functions, stacks and series they need) to storage.',
       labelNames: ['result'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     batchRows: new Histogram({ name: 'kiln_ingest_batch_rows', help: 'Sample rows per insert batch.', buckets: [100, 1000, 10_000, 50_000, 100_000, 200_000, 500_000], registers }),
     batchUploads: new Histogram({ name: 'kiln_ingest_batch_uploads', help: 'Uploads per insert batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers }),
+    rawInsertSeconds: new Histogram({
+      name: 'kiln_ingest_raw_insert_duration_seconds',
+      help: 'Time to store one batch of uploads as received (kiln_profiles).',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    rawBatchUploads: new Histogram({ name: 'kiln_ingest_raw_batch_uploads', help: 'Uploads per insert of uploads as received.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers }),
     inflight: new Gauge({
       name: 'kiln_ingest_inflight_bytes',
       help: 'Upload bytes being parsed or waiting for their insert.',

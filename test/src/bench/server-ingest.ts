@@ -1,11 +1,14 @@
 // Benchmark (not a test) of issue 4's ingest: simulated agents push 10 s pprof profiles to a real
-// `kiln server` (CLI, embedded chDB) concurrently, back to back; then the same sample rows are
-// inserted straight into chDB by a minimal script, the physical limit. Prints samples/s, upload
-// latency and the ratio.
+// `kiln server` (CLI, embedded chDB) concurrently, back to back; then what the server stored is
+// inserted straight into chDB by a minimal script, the physical limit, twice: the sample rows alone,
+// and the sample rows with the uploads as received (kiln_profiles, which the server must keep too).
+// Prints samples/s, upload latency and the ratios.
 //
 //   node test/dist/bench/server-ingest.js [--quick] [--agents 50] [--seconds 30] [--events 1500]
 //        [--procs 10] [--corpus 3000]
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
 import { createChdbConnection } from 'chdb/connection';
 import { startServer, tempDir } from '../lib/kiln.js';
 import { agentProfile, flag, makeCorpus, quantile, type SimProfile } from './server-sim.js';
@@ -71,44 +74,81 @@ const serverCpu = Number(/^process_cpu_seconds_total (\S+)/m.exec(metrics)?.[1] 
 const insertSeconds = Number(/kiln_ingest_insert_duration_seconds_sum\{result="ok"\} (\S+)/.exec(metrics)?.[1] ?? NaN);
 const rowsPerBatch = rowsStored / Math.max(1, batches);
 
-// The physical limit: the same rows into chDB (same table definition) by a minimal script, in
-// batches of the server's size, through the same zero-copy TSV insert the server uses.
-const dir = tempDir('kiln-bench-raw-');
-const connection = createChdbConnection({ path: dir });
-await connection.chdb.queryAsync(`CREATE TABLE kiln_samples (profile_type LowCardinality(String), service LowCardinality(String), series_fp UInt64 CODEC(LZ4),
-    time DateTime CODEC(Delta(4), LZ4), stack_hash UInt64 CODEC(LZ4), value Int64 CODEC(T64, LZ4), span_id UInt64 CODEC(ZSTD(1)),
-    trace_id UInt128 CODEC(ZSTD(1))) ENGINE = MergeTree PARTITION BY toDate(time)
-    ORDER BY (profile_type, service, series_fp, toStartOfHour(time), stack_hash, time)`);
-const lines: string[] = [];
-for (let i = 0; lines.length < rowsStored; i++) for (const l of payloads[i % agents]![Math.floor(i / agents) % PER_AGENT]!.rowsOf(start0 + Math.floor(i / agents) * 10)) lines.push(l);
-lines.length = rowsStored;
-const rawStart = performance.now();
-const rawCpuStart = process.cpuUsage();
-const ownCpu = (): number => {
-  const u = process.cpuUsage(rawCpuStart);
-  return (u.user + u.system) / 1e6;
-};
-const step = Math.max(1, Math.round(rowsPerBatch));
-for (let i = 0; i < lines.length; i += step) {
-  await connection.chdb.rawInsert({ table: 'kiln_samples', format: 'TabSeparated', values: Buffer.from(lines.slice(i, i + step).join('')) });
-}
-const rawElapsed = (performance.now() - rawStart) / 1000;
-const rawCpu = ownCpu();
-const rawSettledCpu = await settled(async () => ownCpu());
-await connection.close();
-rmSync(dir, { recursive: true, force: true });
+// The physical limit: the same rows into chDB (same table definitions) by a minimal script, in
+// batches of the server's sizes, through the same zero-copy TSV insert the server uses.
+const rawUploadBatches = Number(/kiln_ingest_raw_batch_uploads_count (\d+)/.exec(metrics)?.[1] ?? 0);
+const uploadsPerRawBatch = Math.max(1, Math.round(uploads / Math.max(1, rawUploadBatches)));
+const samplesOnly = await rawInsert(false);
+const withUploads = await rawInsert(true);
 rmSync(server.dataDir, { recursive: true, force: true });
 
+/** The server's sample rows (and with `uploads`, its kiln_profiles rows) inserted by a minimal script: wall and CPU seconds. */
+async function rawInsert(uploads: boolean): Promise<{ elapsed: number; cpu: number; settledCpu: number }> {
+  const dir = tempDir('kiln-bench-raw-');
+  const connection = createChdbConnection({ path: dir });
+  await connection.chdb.queryAsync(`CREATE TABLE kiln_samples (profile_type LowCardinality(String), service LowCardinality(String), series_fp UInt64 CODEC(LZ4),
+      time DateTime CODEC(Delta(4), LZ4), stack_hash UInt64 CODEC(LZ4), value Int64 CODEC(T64, LZ4), span_id UInt64 CODEC(ZSTD(1)),
+      trace_id UInt128 CODEC(ZSTD(1))) ENGINE = MergeTree PARTITION BY toDate(time)
+      ORDER BY (profile_type, service, series_fp, toStartOfHour(time), stack_hash, time)`);
+  await connection.chdb.queryAsync(`CREATE TABLE kiln_profiles (id UUID, time DateTime64(3), until DateTime64(3), service LowCardinality(String),
+      labels Map(LowCardinality(String), String), profile_types Array(LowCardinality(String)), series_fps Array(UInt64), format LowCardinality(String),
+      spy_name LowCardinality(String), sample_rate UInt32, samples UInt32, size UInt32, payload String DEFAULT '' CODEC(LZ4),
+      INDEX id_bloom id TYPE bloom_filter GRANULARITY 1) ENGINE = MergeTree() PARTITION BY toDate(time) ORDER BY (service, time)`);
+  const lines: string[] = [];
+  const profileRows: { p: SimProfile; timeS: number }[] = [];
+  for (let i = 0; lines.length < rowsStored; i++) {
+    const p = payloads[i % agents]![Math.floor(i / agents) % PER_AGENT]!;
+    const timeS = start0 + Math.floor(i / agents) * 10;
+    for (const l of p.rowsOf(timeS)) lines.push(l);
+    profileRows.push({ p, timeS });
+  }
+  lines.length = rowsStored;
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const ownCpu = (): number => {
+    const u = process.cpuUsage(cpuStart);
+    return (u.user + u.system) / 1e6;
+  };
+  const step = Math.max(1, Math.round(rowsPerBatch));
+  const uploadsPerStep = step / (rowsStored / profileRows.length);
+  let stored = 0;
+  for (let i = 0; i < lines.length; i += step) {
+    await connection.chdb.rawInsert({ table: 'kiln_samples', format: 'TabSeparated', values: Buffer.from(lines.slice(i, i + step).join('')) });
+    // The uploads of these rows, once a batch of the server's size is due.
+    const due = Math.min(profileRows.length, Math.round((i / step + 1) * uploadsPerStep));
+    if (uploads && (due - stored >= uploadsPerRawBatch || i + step >= lines.length)) {
+      const w = new TsvWriter();
+      for (; stored < due; stored++) {
+        const { p, timeS } = profileRows[stored]!;
+        w.text(`${randomUUID()}\t${timeS}.000\t${timeS + 10}.000\tkiln-agent\t{'service':'kiln-agent'}\t['cpu','samples']\t[]\tpprof\tkiln-agent\t100\t${p.events}\t${p.gz.length}\t`);
+        w.escapedBytes(p.gz);
+        w.newline();
+      }
+      await connection.chdb.rawInsert({ table: 'kiln_profiles', format: 'TabSeparated', values: w.result() });
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = ownCpu();
+  const settledCpu = await settled(async () => ownCpu());
+  await connection.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { elapsed, cpu, settledCpu };
+}
+
 const serverRate = rowsStored / elapsed;
-const rawRate = rowsStored / rawElapsed;
 console.log(`\nkiln server (HTTP /ingest, pprof decode, dedup, batched insert), ${elapsed.toFixed(1)} s:`);
-console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches (${rowsPerBatch.toFixed(0)} rows each)`);
+console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches of sample rows (${rowsPerBatch.toFixed(0)} rows each), ${rawUploadBatches} of uploads as received (${uploadsPerRawBatch} each)`);
 console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
 console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
 console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second`);
-console.log(`straight into chDB (minimal script, same rows and batch size): ${Math.round(rawRate)} rows/s in ${rawElapsed.toFixed(1)} s; CPU ${rawCpu.toFixed(1)} s: ${Math.round(rowsStored / rawCpu)} rows per CPU-second`);
-console.log(`ratio server / raw insert: ${(serverRate / rawRate).toFixed(2)}x wall-clock, ${(rawCpu / serverCpu).toFixed(2)}x per CPU-second`);
-console.log(`with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s = ${Math.round(rowsStored / serverSettledCpu)} sample rows per CPU-second, raw ${rawSettledCpu.toFixed(1)} s = ${Math.round(rowsStored / rawSettledCpu)}; ratio ${(rawSettledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`);
+for (const [what, raw] of [
+  ['the sample rows', samplesOnly],
+  ['the sample rows and the uploads as received', withUploads],
+] as const) {
+  console.log(`straight into chDB, ${what} (minimal script, same rows and batch sizes): ${Math.round(rowsStored / raw.elapsed)} sample rows/s in ${raw.elapsed.toFixed(1)} s; CPU ${raw.cpu.toFixed(1)} s: ${Math.round(rowsStored / raw.cpu)} rows per CPU-second`);
+  console.log(`  ratio server / raw insert: ${(serverRate / (rowsStored / raw.elapsed)).toFixed(2)}x wall-clock, ${(raw.cpu / serverCpu).toFixed(2)}x per CPU-second`);
+  console.log(`  with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s, raw ${raw.settledCpu.toFixed(1)} s; ratio ${(raw.settledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`);
+}
 
 /** A CPU-seconds counter once it has stopped rising (under 0.02 s in each of two seconds in a row; at most 120 s). */
 async function settled(cpu: () => Promise<number>): Promise<number> {
