@@ -41,7 +41,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   if (process.getuid?.() !== 0) throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
 
-  const report = await runDoctor();
+  const report = await runDoctor({ startup: true });
   for (const row of report.rows) if (!row.ok) log.warn({ facility: row.facility, detail: row.detail, instead: row.instead }, 'kernel facility unavailable');
   if (!report.cpuProfiling) {
     const missing = report.rows.filter((r) => !r.ok && (r.facility === 'BTF' || r.facility.startsWith('perf events'))).map((r) => `${r.facility}: ${r.detail}`);

@@ -32,8 +32,12 @@ const fallbacks: Record<string, string> = {
 
 const essential = ['BTF', 'perf events (cpu-clock)'];
 
-export async function runDoctor(): Promise<DoctorReport> {
-  const probed = await native().runDoctor();
+/**
+ * Every facility (`kiln doctor`), or with `startup` only what CPU sampling needs, checked cheaply
+ * (the agent's start: the sampler's own load reports anything else).
+ */
+export async function runDoctor(options: { startup?: boolean } = {}): Promise<DoctorReport> {
+  const probed = await native().runDoctor(options);
   const cgroups = detectCgroups();
   const layout = cgroups.version === 2 ? 'v2 (unified)' : cgroups.hybrid ? 'v1 (hybrid: legacy hierarchies plus a unified one)' : 'v1 (legacy)';
   const rows: DoctorRow[] = probed.map((p) => ({ ...p, instead: p.ok ? '—' : (fallbacks[p.facility] ?? 'feature unavailable') }));

@@ -9,11 +9,11 @@ namespace {
 
 class DoctorWorker : public Napi::AsyncWorker {
  public:
-  explicit DoctorWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  DoctorWorker(Napi::Env env, bool startup) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), startup_(startup) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { results_ = run_doctor_probes(); }
+  void Execute() override { results_ = startup_ ? run_startup_checks() : run_doctor_probes(); }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Array out = Napi::Array::New(env, results_.size());
@@ -30,11 +30,13 @@ class DoctorWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
+  bool startup_;
   std::vector<ProbeResult> results_;
 };
 
 Napi::Value RunDoctor(const Napi::CallbackInfo& info) {
-  auto* worker = new DoctorWorker(info.Env());
+  bool startup = info.Length() > 0 && info[0].IsObject() && info[0].As<Napi::Object>().Get("startup").ToBoolean().Value();
+  auto* worker = new DoctorWorker(info.Env(), startup);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -154,6 +154,24 @@ std::string check_cpu_clock() {
   return std::to_string(samples) + " samples on " + std::to_string(cpus.size()) + " CPUs in 150 ms, " + std::to_string(stacks) + " user stacks";
 }
 
+std::string check_cpu_clock_opens() {
+  std::vector<int> cpus = online_cpus();
+  if (cpus.empty()) throw Failure{"no online CPUs found in /sys/devices/system/cpu/online"};
+  for (int cpu : cpus) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = 19;
+    attr.disabled = 1;
+    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) throw Failure{std::string("perf_event_open(cpu-clock, cpu ") + std::to_string(cpu) + "): " + std::strerror(errno)};
+    Fd owned(fd);
+  }
+  return "opened on " + std::to_string(cpus.size()) + " CPUs";
+}
+
 std::string check_tracepoint_hits(const char* program, __u32 idx, bool must_fire) {
   Skel skel = load_only(program);
   Link link = attach(skel, program);
@@ -241,6 +259,14 @@ std::vector<ProbeResult> run_doctor_probes() {
   results.push_back(probe("fentry", [] { return check_tracepoint_hits("fentry_tcp_sendmsg", HIT_FENTRY, false); }));
   // libbpf parsed the kernel's BTF once per skeleton (megabytes, freed in pieces): hand the
   // free pages back, or they stay resident in this thread's malloc arena for the agent's life.
+  malloc_trim(0);
+  return results;
+}
+
+std::vector<ProbeResult> run_startup_checks() {
+  std::vector<ProbeResult> results;
+  results.push_back(probe("BTF", check_btf));
+  results.push_back(probe("perf events (cpu-clock)", check_cpu_clock_opens));
   malloc_trim(0);
   return results;
 }
