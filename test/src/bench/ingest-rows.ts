@@ -1,5 +1,6 @@
 // Benchmark (not a test) of the server's CPU per pprof upload, in-process: the `buildRows` path of
-// POST /ingest (gunzip; decodePprof + sampleTypes; UploadBuilder + addPprof + finish) over a
+// POST /ingest (gunzip; decodePprof + sampleTypes; UploadBuilder + addPprof + finish; the sample
+// rows' TSV as the insert batcher writes it) over a
 // rotating set of simulated agent profiles. Two catalogs: "steady" (warm, every function and stack
 // already written today: what a running server sees) and "cold" (a fresh catalog per upload: every
 // function and stack new). Best of the rounds; CPU ms per upload per step ("decode+rows" is the
@@ -11,6 +12,7 @@ import { Catalog } from '@kiln/server/dist/catalog.js';
 import { defaultIngestLimits } from '@kiln/server/dist/ingest/limits.js';
 import { addPprof, decodePprof, sampleTypes } from '@kiln/server/dist/ingest/pprof.js';
 import { UploadBuilder } from '@kiln/server/dist/ingest/rows.js';
+import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
 import { agentProfile, flag, makeCorpus } from './server-sim.js';
 
 const args = process.argv.slice(2);
@@ -35,11 +37,15 @@ function buildRows(catalog: Catalog, gz: Buffer, cpu: Float64Array): number {
   addPprof(profile, b, nameLabels);
   const rows = b.finish(gz);
   const t3 = process.cpuUsage();
+  const tsv = new TsvWriter(100 * rows.samples.length);
+  rows.samples.writeTsv(tsv);
+  const t4 = process.cpuUsage();
   UploadBuilder.markWritten(catalog, rows);
   const us = (u: NodeJS.CpuUsage) => u.user + u.system;
   cpu[0]! += us(t1) - us(t0);
   cpu[1]! += us(t2) - us(t1);
   cpu[2]! += us(t3) - us(t2);
+  cpu[3]! += us(t4) - us(t3);
   return rows.samples.length;
 }
 
@@ -47,7 +53,7 @@ function run(name: string, catalogFor: () => Catalog): void {
   let best: { cpu: Float64Array; wall: number } | undefined;
   let rows = 0;
   for (let r = 0; r < rounds; r++) {
-    const cpu = new Float64Array(3);
+    const cpu = new Float64Array(4);
     const start = performance.now();
     rows = 0;
     for (const gz of uploads) rows += buildRows(catalogFor(), gz, cpu);
@@ -55,16 +61,16 @@ function run(name: string, catalogFor: () => Catalog): void {
     if (best === undefined || wall < best.wall) best = { cpu, wall };
   }
   const ms = (us: number) => (us / 1000 / uploads.length).toFixed(2);
-  const [gunzip, decode, build] = best!.cpu;
+  const [gunzip, decode, build, tsv] = best!.cpu;
   console.log(
     `${name}: ${(best!.wall / uploads.length).toFixed(2)} ms per upload (wall); CPU ms per upload: gunzip ${ms(gunzip!)}, decode ${ms(decode!)}, rows ${ms(build!)}, ` +
-      `decode+rows ${ms(decode! + build!)}, total ${ms(gunzip! + decode! + build!)} (${Math.round(rows / uploads.length)} sample rows)`,
+      `sample TSV ${ms(tsv!)}, decode+rows+TSV ${ms(decode! + build! + tsv!)}, total ${ms(gunzip! + decode! + build! + tsv!)} (${Math.round(rows / uploads.length)} sample rows)`,
   );
 }
 
 const avgKiB = uploads.reduce((s, g) => s + g.length, 0) / uploads.length / 1024;
 console.log(`${uploads.length} uploads of ${events} events over ${procs} processes, ${avgKiB.toFixed(0)} KiB gzipped; best of ${rounds} rounds`);
 const steady = new Catalog();
-for (const gz of uploads) buildRows(steady, gz, new Float64Array(3)); // warm: everything written today
+for (const gz of uploads) buildRows(steady, gz, new Float64Array(4)); // warm: everything written today
 run('steady', () => steady);
 run('cold  ', () => new Catalog());
