@@ -13,6 +13,8 @@ export class AgentMetrics {
   readonly #cache = new Counter({ name: 'kiln_agent_symbolize_cache_total', help: 'symbolization cache lookups, by result', labelNames: ['result'], registers: [this.registry] });
   readonly #errors = new Counter({ name: 'kiln_agent_symbolize_errors_total', help: 'symbolization errors, by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly #unknown = new Gauge({ name: 'kiln_agent_unknown_frames_ratio', help: 'share of frames that could not be resolved, since start', registers: [this.registry] });
+  readonly #elfBytes = new Gauge({ name: 'kiln_agent_symbolizer_cache_bytes', help: 'memory held by the ELF/DWARF files the symbolizer keeps open (bounded)', registers: [this.registry] });
+  readonly #elfFiles = new Gauge({ name: 'kiln_agent_symbolizer_cache_files', help: 'ELF files the symbolizer keeps open', registers: [this.registry] });
   readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
   readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
   readonly pushed = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
@@ -48,6 +50,8 @@ export class AgentMetrics {
     this.#advance(this.#cache, { result: 'hit' }, symbols.cacheHits);
     this.#advance(this.#cache, { result: 'miss' }, symbols.cacheMisses);
     for (const [kind, n] of Object.entries(symbols.errorsByKind)) this.#advance(this.#errors, { kind }, n);
+    this.#elfBytes.set(symbols.elfBytes);
+    this.#elfFiles.set(symbols.elfFiles);
     const frames = symbols.unknownFrames + symbols.resolvedFrames;
     this.#unknown.set(frames === 0 ? 0 : symbols.unknownFrames / frames);
   }

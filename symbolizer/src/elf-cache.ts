@@ -1,5 +1,5 @@
 // ELF/DWARF state keyed by build-id (fallback: path, size, mtime, inode), LRU-bounded by the
-// bytes of the files behind it; and a bounded cache of resolved frames per (key, vaddr).
+// memory it holds; and a bounded cache of resolved frames per (key, vaddr).
 import type { NativeElfFile } from './native.js';
 
 export interface Frame {
@@ -19,7 +19,7 @@ export interface ElfEntry {
   file: NativeElfFile;
   /** PT_LOAD segments of the mapped file: p_offset, p_vaddr, p_filesz, p_memsz, p_flags. */
   loads: Float64Array;
-  /** Bytes this entry accounts for: the file, its debug file, DWZ copies. */
+  /** Memory this entry holds (see SymbolizerOptions.maxCacheBytes). */
   bytes: number;
   debugPath?: string;
   /** The file changed on disk after it was opened: its contents are no longer trusted. */

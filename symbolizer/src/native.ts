@@ -44,8 +44,8 @@ export interface NativeResolveResult {
   error?: string;
   /** DWARF is present but libdw could not read it; symbols still work. */
   warning?: string;
-  /** Bytes of DWZ alternate debug files copied into memory so far. */
-  altBytes?: number;
+  /** Memory this file holds for lookups: the heap its setup allocated, plus DWZ alternate files copied into memory. */
+  heldBytes: number;
 }
 
 export interface NativeElfFile {

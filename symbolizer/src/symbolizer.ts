@@ -39,15 +39,17 @@ export interface SymbolizerStats {
   resolvedFrames: number;
   errors: number;
   errorsByKind: Record<string, number>;
+  /** ELF files open in the cache, and the memory they hold (bounded by maxCacheBytes). */
+  elfFiles: number;
+  elfBytes: number;
 }
 
 export interface SymbolizerOptions {
   procRoot?: string;
   /**
-   * Bound on the ELF/DWARF state kept, counted as the sizes of the files behind it. Default 1 GiB:
-   * file sizes overstate what is resident (sections are read on demand), and one browser binary
-   * alone is ~250 MB, so a smaller bound evicted the files of short-lived processes before their
-   * last samples were symbolized.
+   * Bound on the memory the cached ELF/DWARF state holds: per file, the heap its setup allocated
+   * (libelf's copies of the sections read, decompressed debug sections, libdwfl's module, the
+   * symbol index), DWZ files copied into memory, and ENTRY_BYTES for the rest. Default 48 MiB.
    */
   maxCacheBytes?: number;
   /**
@@ -120,7 +122,9 @@ interface Pending {
   mappings: SnapshotMapping[];
 }
 
-const DEFAULT_MAX_CACHE_BYTES = 1024 * 1024 * 1024;
+const DEFAULT_MAX_CACHE_BYTES = 48 * 1024 * 1024;
+/** What an open file costs beyond what its setup measured: descriptors, libelf's handle, the JS side. */
+const ENTRY_BYTES = 16 * 1024;
 /** Default of SymbolizerOptions.mapsRefreshMs. */
 const DEFAULT_MAPS_REFRESH_MS = 1000;
 const MAX_FILE_IDS = 65_536;
@@ -147,7 +151,7 @@ export class Symbolizer {
   private readonly failedFileIds = new Map<string, SymbolizerErrorKind>();
   private readonly kallsyms: Kallsyms;
   private addonInstance: NativeAddon | undefined;
-  private readonly counters: SymbolizerStats = {
+  private readonly counters: Omit<SymbolizerStats, 'elfFiles' | 'elfBytes'> = {
     cacheHits: 0,
     cacheMisses: 0,
     unknownFrames: 0,
@@ -244,7 +248,7 @@ export class Symbolizer {
   }
 
   stats(): SymbolizerStats {
-    return { ...this.counters, errorsByKind: { ...this.counters.errorsByKind } };
+    return { ...this.counters, errorsByKind: { ...this.counters.errorsByKind }, elfFiles: this.cache.size, elfBytes: this.cache.bytes };
   }
 
   /** Releases every native handle. The symbolizer stays usable (it reopens what it needs). */
@@ -384,15 +388,7 @@ export class Symbolizer {
       file.close();
       return cached;
     }
-    let bytes = info.size;
-    let debugPath: string | undefined;
-    if (!info.hasDwarf) {
-      const debug = attachDebugFile(addon, file, info, pathInNs, roots);
-      if (debug !== undefined) {
-        bytes += debug.size;
-        debugPath = debug.path;
-      }
-    }
+    const debugPath = info.hasDwarf ? undefined : attachDebugFile(addon, file, info, pathInNs, roots)?.path;
     file.setAltRoots(roots);
     const entry: ElfEntry = {
       key,
@@ -400,7 +396,7 @@ export class Symbolizer {
       path: pathInNs,
       file,
       loads: info.loads,
-      bytes,
+      bytes: ENTRY_BYTES,
       debugPath,
       stale: false,
       problemCounted: false,
@@ -547,7 +543,7 @@ export class Symbolizer {
       entry.problemCounted = true;
       this.error(res.error !== undefined ? 'elf-unusable' : 'dwarf', res.error ?? res.warning, { path: entry.path });
     }
-    if (res.altBytes !== undefined && res.altBytes > 0) this.cache.resize(entry, entry.bytes + res.altBytes);
+    this.cache.resize(entry, ENTRY_BYTES + res.heldBytes);
     const perAddress = splitFrames(res);
     for (let k = 0; k < p.slots.length; k++) {
       const slot = p.slots[k] ?? 0;

@@ -669,8 +669,15 @@ describe('symbolizer: failures become [unknown] and are counted', () => {
       assert.equal(exe.filter((u, i) => agrees(u, exeTruth[i])).length, exeV.length);
       assert.equal(lib.filter((u, i) => agrees(u, libTruth[i])).length, libV.length);
       assert.deepEqual(both, [...exe, ...lib]);
+      assert.equal(s.stats().elfFiles, 0, 'over the bound, nothing stays open once a call returns');
     }
     assert.equal(s.stats().errors, 0);
+    // With room, the files stay open and the memory their lookups set up is counted.
+    const roomy = new Symbolizer({ maxCacheBytes: 256 * 1024 * 1024 });
+    roomy.symbolizeUser(r.pid, toProcess(r.pid, bin.cc, sample(functions(bin.cc), 50, 0)).concat(toProcess(r.pid, bin.lib, sample(functions(bin.lib), 50, 0))), undefined, false);
+    const { elfFiles, elfBytes } = roomy.stats();
+    assert.ok(elfFiles >= 2, `${elfFiles} files open`);
+    assert.ok(elfBytes > 2 * 16 * 1024, `setup memory measured: ${elfBytes} bytes`);
     stop(r);
   });
 });

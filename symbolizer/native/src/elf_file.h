@@ -72,6 +72,9 @@ class ElfFile : public Napi::ObjectWrap<ElfFile> {
 
   std::vector<std::string> alt_roots_;
   uint64_t alt_bytes_ = 0;
+  // Heap this file's lookups set up (libelf's section copies, decompressed debug sections,
+  // libdwfl's module, the symbol index): measured as malloc's growth around the setup.
+  uint64_t setup_heap_bytes_ = 0;
 
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* mod_ = nullptr;
