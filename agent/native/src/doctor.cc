@@ -126,22 +126,34 @@ std::string check_btf() {
   return "vmlinux BTF has " + std::to_string(types) + " types";
 }
 
-std::string check_cpu_clock() {
-  Skel skel = load_only("cpu_clock");
+std::vector<int> online_cpus_or_fail() {
   std::vector<int> cpus = online_cpus();
   if (cpus.empty()) throw Failure{"no online CPUs found in /sys/devices/system/cpu/online"};
+  return cpus;
+}
+
+// A cpu-clock perf event on `cpu` sampling at `hz` (created disabled when `disabled`). Throws Failure.
+std::unique_ptr<Fd> open_cpu_clock(int cpu, __u64 hz, bool disabled) {
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.freq = 1;
+  attr.sample_freq = hz;
+  attr.disabled = disabled ? 1 : 0;
+  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) throw Failure{std::string("perf_event_open(cpu-clock, cpu ") + std::to_string(cpu) + "): " + std::strerror(errno)};
+  return std::make_unique<Fd>(fd);
+}
+
+std::string check_cpu_clock() {
+  Skel skel = load_only("cpu_clock");
+  std::vector<int> cpus = online_cpus_or_fail();
   std::vector<std::unique_ptr<Fd>> fds;
   std::vector<Link> links;
   for (int cpu : cpus) {
-    perf_event_attr attr{};
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_CPU_CLOCK;
-    attr.freq = 1;
-    attr.sample_freq = 997;
-    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) throw Failure{std::string("perf_event_open(cpu-clock, cpu ") + std::to_string(cpu) + "): " + std::strerror(errno)};
-    fds.push_back(std::make_unique<Fd>(fd));
+    fds.push_back(open_cpu_clock(cpu, 997, false));
+    int fd = fds.back()->fd;
     bpf_link* link = bpf_program__attach_perf_event(skel->progs.cpu_clock, fd);
     if (!link) throw Failure{libbpf_error("attach perf_event program on cpu " + std::to_string(cpu), errno)};
     links.emplace_back(link);
@@ -155,20 +167,8 @@ std::string check_cpu_clock() {
 }
 
 std::string check_cpu_clock_opens() {
-  std::vector<int> cpus = online_cpus();
-  if (cpus.empty()) throw Failure{"no online CPUs found in /sys/devices/system/cpu/online"};
-  for (int cpu : cpus) {
-    perf_event_attr attr{};
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_CPU_CLOCK;
-    attr.freq = 1;
-    attr.sample_freq = 19;
-    attr.disabled = 1;
-    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) throw Failure{std::string("perf_event_open(cpu-clock, cpu ") + std::to_string(cpu) + "): " + std::strerror(errno)};
-    Fd owned(fd);
-  }
+  std::vector<int> cpus = online_cpus_or_fail();
+  for (int cpu : cpus) open_cpu_clock(cpu, 19, true);
   return "opened on " + std::to_string(cpus.size()) + " CPUs";
 }
 
