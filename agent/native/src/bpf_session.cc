@@ -14,6 +14,7 @@
 #include <string>
 
 #include "libbpf_log.h"
+#include "cpu_clock.h"
 #include "online_cpus.h"
 #include "profile.h"  // bpf/profile.h: structs shared with profile.bpf.c
 #include "profile.skel.h"
@@ -217,13 +218,7 @@ std::string BpfSession::attach_new_cpus() {
   std::string last_error;
   for (int cpu : online_cpus()) {
     if (std::find(sampled_cpus_.begin(), sampled_cpus_.end(), cpu) != sampled_cpus_.end()) continue;
-    perf_event_attr attr{};
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_CPU_CLOCK;
-    attr.freq = 1;
-    attr.sample_freq = frequency_;
-    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    int fd = open_cpu_clock(cpu, frequency_, false);
     if (fd < 0) {
       // A CPU going offline between reading the list and opening is not fatal: counted, retried next drain.
       cpus_failed_++;

@@ -22,6 +22,7 @@
 #include "doctor.h"  // bpf/doctor.h: structs shared with doctor.bpf.c
 #include "doctor.skel.h"
 #include "libbpf_log.h"
+#include "cpu_clock.h"
 #include "online_cpus.h"
 
 extern "C" __attribute__((noinline, used, visibility("default"))) int kiln_doctor_uprobe_target(int x) {
@@ -132,16 +133,9 @@ std::vector<int> online_cpus_or_fail() {
   return cpus;
 }
 
-// A cpu-clock perf event on `cpu` sampling at `hz` (created disabled when `disabled`). Throws Failure.
-std::unique_ptr<Fd> open_cpu_clock(int cpu, __u64 hz, bool disabled) {
-  perf_event_attr attr{};
-  attr.size = sizeof attr;
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.config = PERF_COUNT_SW_CPU_CLOCK;
-  attr.freq = 1;
-  attr.sample_freq = hz;
-  attr.disabled = disabled ? 1 : 0;
-  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+// open_cpu_clock, owned; throws Failure.
+std::unique_ptr<Fd> cpu_clock_or_fail(int cpu, __u64 hz, bool disabled) {
+  int fd = open_cpu_clock(cpu, hz, disabled);
   if (fd < 0) throw Failure{std::string("perf_event_open(cpu-clock, cpu ") + std::to_string(cpu) + "): " + std::strerror(errno)};
   return std::make_unique<Fd>(fd);
 }
@@ -152,7 +146,7 @@ std::string check_cpu_clock() {
   std::vector<std::unique_ptr<Fd>> fds;
   std::vector<Link> links;
   for (int cpu : cpus) {
-    fds.push_back(open_cpu_clock(cpu, 997, false));
+    fds.push_back(cpu_clock_or_fail(cpu, 997, false));
     int fd = fds.back()->fd;
     bpf_link* link = bpf_program__attach_perf_event(skel->progs.cpu_clock, fd);
     if (!link) throw Failure{libbpf_error("attach perf_event program on cpu " + std::to_string(cpu), errno)};
@@ -168,7 +162,7 @@ std::string check_cpu_clock() {
 
 std::string check_cpu_clock_opens() {
   std::vector<int> cpus = online_cpus_or_fail();
-  for (int cpu : cpus) open_cpu_clock(cpu, 19, true);
+  for (int cpu : cpus) cpu_clock_or_fail(cpu, 19, true);
   return "opened on " + std::to_string(cpus.size()) + " CPUs";
 }
 
