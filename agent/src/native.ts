@@ -51,7 +51,7 @@ export interface NativeBpfSession {
 export interface NativeAddon {
   /**
    * Loads the doctor's BPF programs one by one and exercises each kernel facility; with
-   * `startup`, only the cheap checks of what CPU sampling needs (BTF, cpu-clock perf events).
+   * `startup`, only the cheap checks of what CPU sampling needs (BTF, tracefs, cpu-clock perf events).
    */
   runDoctor(options?: { startup?: boolean }): Promise<NativeProbeResult[]>;
   BpfSession: new (options: BpfSessionOptions) => NativeBpfSession;

@@ -260,6 +260,8 @@ std::vector<ProbeResult> run_doctor_probes() {
 std::vector<ProbeResult> run_startup_checks() {
   std::vector<ProbeResult> results;
   results.push_back(probe("BTF", check_btf));
+  // Mounted if missing: the sampler's classic-tracepoint fallback (no tp_btf) resolves through it.
+  results.push_back(probe("tracefs", ensure_tracefs));
   results.push_back(probe("perf events (cpu-clock)", check_cpu_clock_opens));
   malloc_trim(0);
   return results;

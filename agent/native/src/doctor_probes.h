@@ -14,8 +14,8 @@ struct ProbeResult {
 // Blocking (about a second): call it off the JS thread.
 std::vector<ProbeResult> run_doctor_probes();
 
-// What the agent checks before it starts: only what CPU sampling needs (BTF, cpu-clock perf
-// events on every online CPU), without loading BPF objects; the sampler's own load then reports
+// What the agent checks before it starts: only what CPU sampling needs (BTF, tracefs, cpu-clock
+// perf events on every online CPU), without loading BPF objects; the sampler's own load then reports
 // what else fails. The full doctor costs about 0.2 s of CPU (a BPF object per facility, 150 ms of
 // sampling), which every agent start would pay.
 std::vector<ProbeResult> run_startup_checks();
