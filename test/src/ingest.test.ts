@@ -223,6 +223,27 @@ describe('ingest', () => {
     assert.equal(functionShares(back, { type: 'cpu' }).total, 18 * 10_000_000);
   });
 
+  test('uploads stored as received keep every byte: one ending in a carriage return, and the uploads beside it in the same insert', { timeout: TIMEOUT }, async () => {
+    const t = now();
+    // A raw (not gzipped) pprof whose last byte is 0x0D: `period` (field 12) = 13 appended last.
+    const encoded = Buffer.from(makePprof([['cpu', 'nanoseconds']], [{ stack: ['cr_main', 'cr_leaf'], values: [13] }]).encode());
+    const endsInCr = Buffer.concat([encoded, Buffer.from([0x60, 0x0d])]);
+    const others = Array.from({ length: 4 }, (_, i) => gzipPprof(makePprof([['cpu', 'nanoseconds']], [{ stack: ['cr_main', `beside_${i}`], values: [100 + i] }])));
+    // Sent together, so they share the inserts of sample rows and of raw uploads.
+    const answers = await Promise.all([
+      ingest(server.url, { name: 'cr-ending', format: 'pprof', from: t }, endsInCr),
+      ...others.map((body) => ingest(server.url, { name: 'cr-ending', format: 'pprof', from: t }, body)),
+    ]);
+    for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+    for (const [i, body] of [endsInCr, ...others].entries()) {
+      const back = await getBytes(server.url, `/api/v1/profiles/${answers[i]!.body.id}/pprof`);
+      assert.equal(back.status, 200);
+      assert.ok(back.bytes.equals(body), `upload ${i} comes back byte for byte`);
+    }
+    const graph = await getJson<FlamebearerJson>(server.url, '/api/v1/flamegraph', { query: '{service="cr-ending"}', from: t - 60, until: t + 60 });
+    assert.equal(graph.body.flamebearer.numTicks, 13 + 100 + 101 + 102 + 103);
+  });
+
   test('bad input is refused with a clear 4xx; nothing else is lost and the server still answers', { timeout: TIMEOUT }, async () => {
     const t = now();
     const good = await ingest(server.url, { name: 'keep-me', format: 'folded', from: t }, 'x;y 7\n');

@@ -18,29 +18,29 @@ test('TsvWriter.integer writes what String() writes, for every magnitude and sig
   assert.equal(w.result().toString(), want.join(''));
 });
 
-test('TsvWriter.escapedBytes escapes only tab, newline and backslash, so binary data reads back unchanged', () => {
+test('TsvWriter.escapedBytes escapes tab, newline, carriage return and backslash, so binary data reads back unchanged', () => {
   const w = new TsvWriter(4);
   w.escapedBytes(Buffer.from([0, 9, 10, 13, 92, 65, 255, 92, 92, 9]));
   w.escapedBytes(Buffer.from([1, 2, 3]));
   w.escapedBytes(Buffer.alloc(0));
-  w.escapedBytes(Buffer.from([92]));
-  assert.deepEqual(w.result(), Buffer.from([0, 92, 116, 92, 110, 13, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116, 1, 2, 3, 92, 92]));
+  w.escapedBytes(Buffer.from([92, 13]));
+  assert.deepEqual(w.result(), Buffer.from([0, 92, 116, 92, 110, 92, 114, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116, 1, 2, 3, 92, 92, 92, 114]));
 });
 
 test('TsvWriter.escapedBytes: random binary data unescapes to itself', () => {
   let seed = 11;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let n = 0; n < 200; n++) {
-    const data = Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => (random() < 0.1 ? [9, 10, 92][Math.floor(random() * 3)]! : Math.floor(random() * 256))));
+    const data = Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => (random() < 0.1 ? [9, 10, 13, 92][Math.floor(random() * 4)]! : Math.floor(random() * 256))));
     const w = new TsvWriter(16);
     w.escapedBytes(data);
     const escaped = w.result();
     const back: number[] = [];
     for (let i = 0; i < escaped.length; i++) {
       if (escaped[i] !== 92) back.push(escaped[i]!);
-      else back.push({ 116: 9, 110: 10, 92: 92 }[escaped[++i]!]!);
+      else back.push({ 116: 9, 110: 10, 114: 13, 92: 92 }[escaped[++i]!]!);
     }
     assert.deepEqual(Buffer.from(back), data);
-    assert.ok(!escaped.includes(9) && !escaped.includes(10), 'no raw tab or newline left');
+    assert.ok(!escaped.includes(9) && !escaped.includes(10) && !escaped.includes(13), 'no raw tab, newline or carriage return left');
   }
 });
