@@ -266,6 +266,10 @@ describe('ingest', () => {
       ['bad name', ingest(server.url, { name: 'app{env=prod', format: 'folded' }, 'a 1'), /name/],
       ['unknown format', ingest(server.url, { name: 'bad', format: 'jfr' }, 'a 1'), /format/],
       ['bad time', ingest(server.url, { name: 'bad', format: 'folded', from: 'yesterday' }, 'a 1'), /from/],
+      // Times storage cannot hold are the client's mistake, not a failed insert (a 503 it would retry).
+      ['time 1', ingest(server.url, { name: 'bad', format: 'folded', from: '1' }, 'a 1'), /outside 2000-01-01/],
+      ['time after 2105', ingest(server.url, { name: 'bad', format: 'folded', from: '99999999999999' }, 'a 1'), /outside 2000-01-01/],
+      ['pprof timeNanos 1', ingest(server.url, { name: 'bad', format: 'pprof' }, gzipPprof(makePprof([['cpu', 'nanoseconds']], [{ stack: ['a'], values: [1] }], { timeMs: 1 }))), /start \(from\)/],
     ];
     for (const [what, answer, message] of cases) {
       const r = await answer;

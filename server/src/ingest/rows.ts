@@ -148,6 +148,8 @@ export class UploadBuilder {
     readonly types: readonly SampleType[],
     opts: { fromMs: number; untilMs: number; format: string; spyName: string; sampleRate: number; nameLabels: ReadonlyMap<string, string>; id: string },
   ) {
+    checkProfileTime(opts.fromMs, 'start (from)');
+    checkProfileTime(opts.untilMs, 'end (until)');
     this.#timeS = Math.floor(opts.fromMs / 1000);
     this.#hour = this.#timeS - (this.#timeS % 3600);
     this.#day = Math.floor(this.#timeS / 86_400);
@@ -291,6 +293,18 @@ export class UploadBuilder {
       catalog.seriesWritten.set(`${s.profile_type}|${s.series_fp}|${s.hour}`, true);
       catalog.units.set(s.profile_type, s.unit);
     }
+  }
+}
+
+// What storage's DateTime columns hold, rounded in: a profile outside is a client mistake, never
+// an insert that fails (with every upload that shares it).
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const LATEST_MS = Date.UTC(2106, 0, 1);
+
+function checkProfileTime(ms: number, what: string): void {
+  if (!(ms >= EARLIEST_MS && ms < LATEST_MS)) {
+    const shown = Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
+    throw new IngestError(400, `the profile's ${what} (${shown}) is outside 2000-01-01 .. 2105-12-31: send from/until (or timeNanos) in unix seconds, milliseconds or RFC 3339`, 'bad_time');
   }
 }
 
