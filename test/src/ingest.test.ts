@@ -269,6 +269,7 @@ describe('ingest', () => {
       // Times storage cannot hold are the client's mistake, not a failed insert (a 503 it would retry).
       ['time 1', ingest(server.url, { name: 'bad', format: 'folded', from: '1' }, 'a 1'), /outside 2000-01-01/],
       ['time after 2105', ingest(server.url, { name: 'bad', format: 'folded', from: '99999999999999' }, 'a 1'), /outside 2000-01-01/],
+      ['count beyond 64 bits', ingest(server.url, { name: 'bad', format: 'folded' }, 'a;b 1e30\n'), /64-bit/],
       ['pprof timeNanos 1', ingest(server.url, { name: 'bad', format: 'pprof' }, gzipPprof(makePprof([['cpu', 'nanoseconds']], [{ stack: ['a'], values: [1] }], { timeMs: 1 }))), /start \(from\)/],
     ];
     for (const [what, answer, message] of cases) {

@@ -255,6 +255,9 @@ export class UploadBuilder {
   /** One sample row: `typeIndex` into the upload's sample types. */
   add(typeIndex: number, series: SeriesRef, stackHash: string, value: number, spanId = '0', traceId = '0'): void {
     if (value === 0) return;
+    if (!(Math.abs(value) < 2 ** 63)) {
+      throw new IngestError(400, `a sample value (${value} ${this.types[typeIndex]!.unit}) is outside the signed 64-bit range storage holds`, 'bad_value');
+    }
     let prefix = series.prefixes[typeIndex]!;
     if (prefix < 0) {
       const type = this.types[typeIndex]!;
