@@ -203,14 +203,13 @@ static __always_inline void on_exec(void)
 
 	if (!wanted(tgid))
 		return;
+	/* Only a process already sampled has mappings to capture again; one that was not is
+	 * captured at its first sample, so a host that execs thousands of short commands a
+	 * second does not make the agent read /proc for each. */
 	proc = bpf_map_lookup_elem(&processes, &tgid);
 	if (proc) {
 		proc->generation++;
 		emit(PROCESS_EXEC, tgid, proc->generation);
-	} else {
-		struct process fresh = {};
-		bpf_map_update_elem(&processes, &tgid, &fresh, BPF_NOEXIST);
-		emit(PROCESS_NEW, tgid, 0);
 	}
 }
 

@@ -27,7 +27,8 @@ function userKey(samples: SampleBatch, i: number): string {
 export class Profiler {
   readonly #sampler: CpuSampler;
   readonly #symbolizer: Symbolizer;
-  readonly #processes = new Map<string, ProcessInfo>();
+  /** Captured processes by pid, then generation (bumped at each exec). */
+  readonly #processes = new Map<number, Map<number, ProcessInfo>>();
   /** Processes that exited: forgotten after the drain that follows their exit. */
   #exited = new Set<number>();
   readonly #opts: ProfilerOptions;
@@ -49,16 +50,14 @@ export class Profiler {
     this.#eventTimer.unref();
   }
 
-  #key(pid: number, generation: number): string {
-    return `${pid}:${generation}`;
-  }
-
   #capture(pid: number, generation: number): ProcessInfo {
     // The executable's build-id comes from the snapshot's ELF state instead of opening it again.
     const info = readProcessInfo(pid, generation, '/proc', (exe) =>
       this.#symbolizer.snapshotProcess(pid, generation) ? this.#symbolizer.mappedBuildId(pid, exe) : undefined,
     );
-    this.#processes.set(this.#key(pid, generation), info);
+    let generations = this.#processes.get(pid);
+    if (generations === undefined) this.#processes.set(pid, (generations = new Map()));
+    generations.set(generation, info);
     if (!info.unreadable) this.#symbolizer.snapshotProcess(pid, generation);
     return info;
   }
@@ -91,7 +90,7 @@ export class Profiler {
   }
 
   #forget(pid: number): void {
-    for (const key of this.#processes.keys()) if (key.startsWith(`${pid}:`)) this.#processes.delete(key);
+    this.#processes.delete(pid);
     this.#symbolizer.forgetProcess(pid);
   }
 
@@ -102,7 +101,7 @@ export class Profiler {
     for (let i = 0; i < samples.length; i++) {
       const pid = samples.tgid[i]!;
       const generation = samples.generation[i]!;
-      const info = this.#processes.get(this.#key(pid, generation)) ?? this.#capture(pid, generation);
+      const info = this.#processes.get(pid)?.get(generation) ?? this.#capture(pid, generation);
 
       const kHash = samples.kernelStack[i]!;
       let kernel = kernelFrames.get(kHash);
@@ -142,7 +141,7 @@ export class Profiler {
         continue;
       }
       out.set(key, []);
-      const pkey = this.#key(samples.tgid[i]!, samples.generation[i]!);
+      const pkey = `${samples.tgid[i]!}:${samples.generation[i]!}`;
       let group = byProcess.get(pkey);
       if (group === undefined) {
         group = { pid: samples.tgid[i]!, generation: samples.generation[i]!, keys: [], stacks: [] };
