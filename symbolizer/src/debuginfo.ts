@@ -25,15 +25,10 @@ export function debugCandidates(info: Pick<NativeElfInfo, 'buildId' | 'debuglink
   return [...new Set(out)];
 }
 
-export interface AttachedDebug {
-  path: string;
-  size: number;
-}
-
 /**
  * Finds the debug file of `file` (whose own info is `info`, mapped as `pathInNs`) and attaches
  * it: same build-id, or, without a build-id, the CRC recorded by `.gnu_debuglink`. Only
- * called when the file has no DWARF of its own. Never throws.
+ * called when the file has no DWARF of its own. Its path, or undefined; never throws.
  */
 export function attachDebugFile(
   addon: NativeAddon,
@@ -41,7 +36,7 @@ export function attachDebugFile(
   info: NativeElfInfo,
   pathInNs: string,
   roots: string[],
-): AttachedDebug | undefined {
+): string | undefined {
   for (const candidate of debugCandidates(info, pathInNs, roots)) {
     try {
       const st = statSync(candidate);
@@ -60,7 +55,7 @@ export function attachDebugFile(
           : info.debuglink !== '' && debug.crc32() === info.debuglinkCrc;
       if (!matches) continue;
       file.attachDebug(debug);
-      return { path: candidate, size: di.size };
+      return candidate;
     } catch {
       continue;
     } finally {

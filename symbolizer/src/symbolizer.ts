@@ -388,7 +388,7 @@ export class Symbolizer {
       file.close();
       return cached;
     }
-    const debugPath = info.hasDwarf ? undefined : attachDebugFile(addon, file, info, pathInNs, roots)?.path;
+    const debugPath = info.hasDwarf ? undefined : attachDebugFile(addon, file, info, pathInNs, roots);
     file.setAltRoots(roots);
     const entry: ElfEntry = {
       key,

@@ -39,10 +39,6 @@ export class TsvWriter {
     this.#buf = Buffer.allocUnsafe(Math.max(64, sizeHint));
   }
 
-  get length(): number {
-    return this.#at;
-  }
-
   /** What was written (a view of the buffer, valid until the next write). */
   result(): Buffer {
     return this.#buf.subarray(0, this.#at);
