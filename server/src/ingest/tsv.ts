@@ -29,6 +29,12 @@ const TAB = 9;
 const NEWLINE = 10;
 const CR = 13;
 const BACKSLASH = 92;
+/** The letter after the backslash of each byte escaped in binary fields (0: not escaped). */
+const ESCAPE_OF = new Uint8Array(256);
+ESCAPE_OF[TAB] = 116; // t
+ESCAPE_OF[NEWLINE] = 110; // n
+ESCAPE_OF[CR] = 114; // r
+ESCAPE_OF[BACKSLASH] = BACKSLASH;
 
 /** TSV written straight into one growing buffer. */
 export class TsvWriter {
@@ -68,34 +74,25 @@ export class TsvWriter {
 
   /**
    * Binary data as one field: tab, newline, carriage return and backslash escaped (about 1.6% of
-   * the bytes of gzip data; ClickHouse refuses a raw CR that ends a row), found with native
-   * `indexOf` and the runs between them copied.
+   * the bytes of gzip data; ClickHouse refuses a raw CR that ends a row). A byte loop: as fast here
+   * as copying the runs between escapes with `Buffer.copy`, which allocated a view per run (one
+   * per ~60 bytes: most of the server's garbage under load).
    */
   escapedBytes(data: Buffer): void {
     this.#room(2 * data.length);
     const buf = this.#buf;
     let at = this.#at;
-    let start = 0;
-    const next = [data.indexOf(TAB), data.indexOf(NEWLINE), data.indexOf(CR), data.indexOf(BACKSLASH)];
-    for (;;) {
-      let which = -1;
-      let found = -1;
-      for (let i = 0; i < 4; i++) {
-        const n = next[i]!;
-        if (n >= 0 && (found < 0 || n < found)) {
-          found = n;
-          which = i;
-        }
+    const n = data.length;
+    for (let i = 0; i < n; i++) {
+      const c = data[i]!;
+      const e = ESCAPE_OF[c]!;
+      if (e === 0) buf[at++] = c;
+      else {
+        buf[at++] = BACKSLASH;
+        buf[at++] = e;
       }
-      if (found < 0) break;
-      at += data.copy(buf, at, start, found);
-      const c = data[found]!;
-      buf[at++] = BACKSLASH;
-      buf[at++] = c === TAB ? 116 : c === NEWLINE ? 110 : c === CR ? 114 : BACKSLASH; // t, n, r, backslash
-      start = found + 1;
-      next[which] = data.indexOf(c, start);
     }
-    this.#at = at + data.copy(buf, at, start);
+    this.#at = at;
   }
 
   /** A string known to be ASCII (digits, for one). */

@@ -7,8 +7,8 @@
 // server's own code, "total" adds zlib).
 //
 //   node test/dist/bench/ingest-rows.js [--rounds 7] [--agents 16] [--events 1500] [--procs 10] [--corpus 3000]
-import { gunzipSync } from 'node:zlib';
 import { Catalog } from '@kiln/server/dist/catalog.js';
+import { gunzipLimited } from '@kiln/server/dist/ingest/body.js';
 import { defaultIngestLimits } from '@kiln/server/dist/ingest/limits.js';
 import { addPprof, decodePprof, sampleTypes } from '@kiln/server/dist/ingest/pprof.js';
 import { UploadBuilder } from '@kiln/server/dist/ingest/rows.js';
@@ -28,7 +28,7 @@ const fromMs = Date.UTC(2025, 0, 1);
 /** One upload as buildRows does it, CPU microseconds of each step added to `cpu`. */
 function buildRows(catalog: Catalog, gz: Buffer, cpu: Float64Array): number {
   const t0 = process.cpuUsage();
-  const bytes = gunzipSync(gz);
+  const bytes = gunzipLimited(gz, defaultIngestLimits.maxProfileBytes, 'the pprof profile');
   const t1 = process.cpuUsage();
   const profile = decodePprof(bytes);
   const types = sampleTypes(profile);

@@ -47,9 +47,13 @@ export interface KilnProcess {
   stop(graceMs?: number): Promise<number | string>;
 }
 
-/** Runs `kiln <args>` as a child process, capturing its output. */
+/**
+ * Runs `kiln <args>` as a child process, capturing its output. KILN_NODE_ARGS (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/p`) are passed to its node, to profile what a benchmark starts.
+ */
 export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProcess {
-  const proc = spawn(process.execPath, [kilnBin, ...args], {
+  const nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, kilnBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
