@@ -1,7 +1,7 @@
 // The server's TSV writing for inserts: numbers and binary fields as ClickHouse reads them back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
+import { BufferPool, TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
 
 test('TsvWriter.integer writes what String() writes, for every magnitude and sign', () => {
   const values = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60, 1e21, -1e21, 1e300];
@@ -43,4 +43,29 @@ test('TsvWriter.escapedBytes: random binary data unescapes to itself', () => {
     assert.deepEqual(Buffer.from(back), data);
     assert.ok(!escaped.includes(9) && !escaped.includes(10) && !escaped.includes(13), 'no raw tab, newline or carriage return left');
   }
+});
+
+test('TsvWriter with a BufferPool: a released buffer is reused, and only what was written is the result', () => {
+  const pool = new BufferPool(2, 1 << 20);
+  const a = new TsvWriter(1000, pool);
+  a.text('first\trow');
+  a.newline();
+  const first = a.result();
+  assert.equal(first.toString(), 'first\trow\n');
+  const underlying = first.buffer;
+  a.release();
+  const b = new TsvWriter(500, pool); // fits in the released buffer
+  b.text('x');
+  assert.equal(b.result().toString(), 'x');
+  assert.equal(b.result().buffer, underlying, 'the released buffer is taken again');
+  const c = new TsvWriter(5000, pool); // too big for anything free: a new buffer
+  assert.notEqual(c.result().buffer, underlying);
+  c.text('y'.repeat(10_000)); // grows past its buffer
+  assert.equal(c.result().length, 10_000);
+  b.release();
+  c.release();
+  const big = new TsvWriter(2 << 20, pool);
+  big.release(); // over the pool's 1 MiB limit: not kept
+  const d = new TsvWriter(9000, pool);
+  assert.ok(d.result().buffer.byteLength >= 9000 && d.result().buffer.byteLength < 2 << 20);
 });

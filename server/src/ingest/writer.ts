@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog.js';
 import type { InsertTsv } from '../storage/clickhouse.js';
 import { T } from '../storage/tables.js';
 import { UploadBuilder, type UploadRows } from './rows.js';
-import { tsvEscape, tsvStringArray, tsvStringMap, TsvWriter } from './tsv.js';
+import { BufferPool, tsvEscape, tsvStringArray, tsvStringMap, TsvWriter } from './tsv.js';
 
 export interface WriterOptions {
   lingerMs: number;
@@ -39,13 +39,15 @@ export class InsertBatcher {
   readonly #uploads: InsertQueue;
 
   constructor(insertTsv: InsertTsv, catalog: Catalog, opts: WriterOptions) {
-    this.#uploads = new InsertQueue((batch) => insertUploads(insertTsv, batch), (u) => u.payload.length + 512, {
+    const uploadBuffers = new BufferPool(2);
+    this.#uploads = new InsertQueue((batch) => insertUploads(insertTsv, uploadBuffers, batch), (u) => u.payload.length + 512, {
       lingerMs: opts.uploadLingerMs,
       max: opts.uploadMaxBytes,
       concurrency: 1,
       onFlush: (seconds, _size, uploads, ok) => opts.onRawFlush?.(seconds, uploads, ok),
     });
-    this.#rows = new InsertQueue((batch) => insertRows(insertTsv, catalog, batch), (u) => u.samples.length, {
+    const rowBuffers = new BufferPool(1 + opts.concurrency);
+    this.#rows = new InsertQueue((batch) => insertRows(insertTsv, rowBuffers, catalog, batch), (u) => u.samples.length, {
       lingerMs: opts.lingerMs,
       max: opts.maxRows,
       concurrency: opts.concurrency,
@@ -162,46 +164,54 @@ class InsertQueue {
 }
 
 /** Sample rows, after the functions, stacks and series they need; the count of sample rows. */
-async function insertRows(insertTsv: InsertTsv, catalog: Catalog, uploads: UploadRows[]): Promise<number> {
+async function insertRows(insertTsv: InsertTsv, pool: BufferPool, catalog: Catalog, uploads: UploadRows[]): Promise<number> {
   const functions: string[] = [];
   const stacks: string[] = [];
   const series: string[] = [];
-  const samples = new TsvWriter(uploads.reduce((n, u) => n + 100 * u.samples.length, 0));
+  const samples = new TsvWriter(uploads.reduce((n, u) => n + 100 * u.samples.length, 0), pool);
   let rows = 0;
-  for (const u of uploads) {
-    const day = isoDay(Number(u.profile.time));
-    for (const [id, f] of u.functions) {
-      const i = f.info;
-      functions.push(`${id}\t${tsvEscape(i.name)}\t${tsvEscape(i.systemName)}\t${tsvEscape(i.filename)}\t${i.startLine}\t${tsvEscape(i.binary)}\t${day}\n`);
+  try {
+    for (const u of uploads) {
+      const day = isoDay(Number(u.profile.time));
+      for (const [id, f] of u.functions) {
+        const i = f.info;
+        functions.push(`${id}\t${tsvEscape(i.name)}\t${tsvEscape(i.systemName)}\t${tsvEscape(i.filename)}\t${i.startLine}\t${tsvEscape(i.binary)}\t${day}\n`);
+      }
+      for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
+      for (const s of u.series) {
+        series.push(`${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`);
+      }
+      u.samples.writeTsv(samples);
+      rows += u.samples.length;
     }
-    for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
-    for (const s of u.series) {
-      series.push(`${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`);
-    }
-    u.samples.writeTsv(samples);
-    rows += u.samples.length;
+    // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
+    if (functions.length > 0) await insertTsv(T.functions, FUNCTION_COLUMNS, Buffer.from(functions.join('')));
+    if (stacks.length > 0) await insertTsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], Buffer.from(stacks.join('')));
+    if (series.length > 0) await insertTsv(T.series, SERIES_COLUMNS, Buffer.from(series.join('')));
+    if (rows > 0) await insertTsv(T.samples, SAMPLE_COLUMNS, samples.result());
+  } finally {
+    samples.release();
   }
-  // Dictionaries first, so a query never sees a sample whose stack it cannot resolve.
-  if (functions.length > 0) await insertTsv(T.functions, FUNCTION_COLUMNS, Buffer.from(functions.join('')));
-  if (stacks.length > 0) await insertTsv(T.stacks, ['stack_hash', 'frames', 'seen_day'], Buffer.from(stacks.join('')));
-  if (series.length > 0) await insertTsv(T.series, SERIES_COLUMNS, Buffer.from(series.join('')));
-  if (rows > 0) await insertTsv(T.samples, SAMPLE_COLUMNS, samples.result());
   for (const u of uploads) UploadBuilder.markWritten(catalog, u);
   return rows;
 }
 
 /** The uploads as they came, a kiln_profiles row each. */
-async function insertUploads(insertTsv: InsertTsv, uploads: UploadRows[]): Promise<number> {
-  const w = new TsvWriter(uploads.reduce((n, u) => n + u.payload.length + 1024, 0));
-  for (const u of uploads) {
-    const p = u.profile;
-    const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
-    fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
-    w.text(fields.join('\t'));
-    w.escapedBytes(u.payload);
-    w.newline();
+async function insertUploads(insertTsv: InsertTsv, pool: BufferPool, uploads: UploadRows[]): Promise<number> {
+  const w = new TsvWriter(uploads.reduce((n, u) => n + u.payload.length + 1024, 0), pool);
+  try {
+    for (const u of uploads) {
+      const p = u.profile;
+      const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
+      fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
+      w.text(fields.join('\t'));
+      w.escapedBytes(u.payload);
+      w.newline();
+    }
+    await insertTsv(T.profiles, PROFILE_COLUMNS, w.result());
+  } finally {
+    w.release();
   }
-  await insertTsv(T.profiles, PROFILE_COLUMNS, w.result());
   return uploads.length;
 }
 
