@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 ADDON := agent/native/build/Release/kiln_agent.node
 SYMBOLIZER_ADDON := symbolizer/native/build/Release/kiln_symbolizer.node
+SERVER_ADDON := server/native/build/Release/kiln_server.node
 TEST_FILES ?= test/dist
 
 .PHONY: up test deps install build bpf native ts web lint typecheck workloads clean
@@ -31,7 +32,10 @@ $(ADDON): $(wildcard agent/native/src/*) agent/native/binding.gyp $(wildcard bpf
 $(SYMBOLIZER_ADDON): $(wildcard symbolizer/native/src/*) symbolizer/native/binding.gyp | install
 	npm run build:native -w @kiln/symbolizer
 
-native: bpf $(ADDON) $(SYMBOLIZER_ADDON)
+$(SERVER_ADDON): $(wildcard server/native/src/*) server/native/binding.gyp | install
+	npm run build:native -w @kiln/server
+
+native: bpf $(ADDON) $(SYMBOLIZER_ADDON) $(SERVER_ADDON)
 
 ts: install
 	npx tsc -b
@@ -52,4 +56,4 @@ typecheck: install
 
 clean:
 	$(MAKE) -C bpf clean
-	rm -rf agent/native/build symbolizer/native/build */dist web/build web/.svelte-kit node_modules test/workloads/bin
+	rm -rf agent/native/build symbolizer/native/build server/native/build */dist web/build web/.svelte-kit node_modules test/workloads/bin

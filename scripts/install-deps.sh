@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # BPF and native addon toolchain
   clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev make g++ pkg-config
+  # server: gzip decompression of uploads
+  libdeflate-dev
   # symbolizer ground truth (addr2line, llvm-symbolizer) and tests: libc's debug file by build-id
   binutils elfutils libc6-dbg
   # browser tests

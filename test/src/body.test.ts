@@ -16,6 +16,17 @@ test('gunzipLimited: single and multi-member gzip, small and large outputs', () 
   // Two members: the trailer states the second one's size only; the output is both.
   const two = Buffer.concat([gzipSync(text), gzipSync(Buffer.from('tail 2\n'))]);
   assert.deepEqual(gunzipLimited(two, 1 << 20, 'x'), Buffer.concat([text, Buffer.from('tail 2\n')]));
+  // Zero padding after the last member is ignored (as zlib does); other trailing bytes are not gzip.
+  assert.deepEqual(gunzipLimited(Buffer.concat([gzipSync(text), Buffer.alloc(7)]), 1 << 20, 'x'), text);
+  // 1000x compressed: far over the first buffer's size, which doubles until the output fits.
+  const big = Buffer.from('0123456789abcdef'.repeat(400_000));
+  assert.deepEqual(gunzipLimited(gzipSync(big), 64 << 20, 'x'), big);
+  // The result is a view that the next call overwrites: callers copy what they keep.
+  const first = gunzipLimited(gzipSync(Buffer.from('first')), 1 << 20, 'x');
+  const kept = Buffer.from(first);
+  gunzipLimited(gzipSync(Buffer.from('other')), 1 << 20, 'x');
+  assert.equal(kept.toString(), 'first');
+  assert.equal(first.toString(), 'other');
 });
 
 test('gunzipLimited: a trailer that lies, truncation and the ceiling are 4xx errors', () => {
@@ -37,4 +48,8 @@ test('gunzipLimited: a trailer that lies, truncation and the ceiling are 4xx err
   assert.equal(status(() => gunzipLimited(gz.subarray(0, gz.length - 9), 1 << 20, 'x')), 400);
   assert.equal(status(() => gunzipLimited(gz, text.length - 1, 'x')), 413);
   assert.equal(status(() => gunzipLimited(gz, text.length, 'x')), 200);
+  assert.equal(status(() => gunzipLimited(Buffer.concat([gz, Buffer.from('garbage')]), 1 << 20, 'x')), 400);
+  const big = gzipSync(Buffer.alloc(6_400_000, 'a'));
+  assert.equal(status(() => gunzipLimited(big, 6_399_999, 'x')), 413);
+  assert.equal(status(() => gunzipLimited(big, 6_400_000, 'x')), 200);
 });

@@ -1,27 +1,36 @@
 // Request bodies of /ingest: Content-Encoding, multipart/form-data (the `profile` field), gzip.
-import { gunzipSync } from 'node:zlib';
+import { native } from '../native.js';
 import { IngestError } from './limits.js';
 
 export function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
 
+// gunzipLimited's output buffer, reused (a view of it is what callers get).
+const KEPT_OUTPUT = 16 << 20;
+let output = Buffer.allocUnsafeSlow(1 << 20);
+
 /**
  * Gunzips with a ceiling on the output; truncated or corrupt input is a 400, too large a 413.
- * zlib writes into one buffer of the size the gzip trailer states (no chunks to join: 15% less
- * time); that size is only a hint, held to 32x the input, since a client can write anything there.
+ * The result is a view of a buffer the next call overwrites: copy what must outlive it. The
+ * buffer starts at the size the gzip trailer states (a hint only, held to 32x the input: a
+ * client can write anything there) and doubles while the output does not fit.
  */
 export function gunzipLimited(b: Uint8Array, maxBytes: number, what: string): Buffer {
   const stated = b.length >= 18 ? new DataView(b.buffer, b.byteOffset, b.length).getUint32(b.length - 4, true) : 0;
-  const chunkSize = Math.max(16 * 1024, Math.min(stated + 1, 32 * b.length, maxBytes + 1));
-  try {
-    return gunzipSync(b, { maxOutputLength: maxBytes, chunkSize });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw new IngestError(413, `${what} decompresses to more than ${maxBytes} bytes (limit)`, 'too_large');
+  const size = Math.min(maxBytes, Math.max(64 * 1024, Math.min(stated, 32 * b.length)));
+  if (output.length < size || output.length > KEPT_OUTPUT) output = Buffer.allocUnsafeSlow(size);
+  for (;;) {
+    const room = Math.min(output.length, maxBytes);
+    let n: number;
+    try {
+      n = native().gunzipInto(b, output.subarray(0, room));
+    } catch (err) {
+      throw new IngestError(400, `${what} is not valid gzip: ${(err as Error).message}`, 'bad_gzip');
     }
-    throw new IngestError(400, `${what} is not valid gzip: ${e.message}`, 'bad_gzip');
+    if (n >= 0) return output.subarray(0, n);
+    if (room >= maxBytes) throw new IngestError(413, `${what} decompresses to more than ${maxBytes} bytes (limit)`, 'too_large');
+    output = Buffer.allocUnsafeSlow(Math.min(maxBytes, 2 * output.length));
   }
 }
 
@@ -29,7 +38,7 @@ export function gunzipLimited(b: Uint8Array, maxBytes: number, what: string): Bu
 export function decodeContentEncoding(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity') return body;
-  if (enc === 'gzip' || enc === 'x-gzip') return gunzipLimited(body, maxBytes, 'the request body (Content-Encoding: gzip)');
+  if (enc === 'gzip' || enc === 'x-gzip') return Buffer.from(gunzipLimited(body, maxBytes, 'the request body (Content-Encoding: gzip)'));
   throw new IngestError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send gzip or nothing`, 'bad_encoding');
 }
 
