@@ -5,7 +5,8 @@
 // Prints samples/s, upload latency and the ratios.
 //
 //   node test/dist/bench/server-ingest.js [--quick] [--agents 50] [--seconds 30] [--events 1500]
-//        [--procs 10] [--corpus 3000]
+//        [--procs 10] [--corpus 3000] [--no-baseline]
+// --no-baseline: the server's numbers only (to compare two builds of the server, run back to back).
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
@@ -20,6 +21,7 @@ const seconds = flag(args, 'seconds', quick ? 10 : 30);
 const events = flag(args, 'events', 1500);
 const procs = flag(args, 'procs', 10);
 const corpusSize = flag(args, 'corpus', 3000);
+const baseline = !args.includes('--no-baseline');
 const PER_AGENT = 4;
 
 const corpus = makeCorpus(corpusSize);
@@ -78,8 +80,6 @@ const rowsPerBatch = rowsStored / Math.max(1, batches);
 // batches of the server's sizes, through the same zero-copy TSV insert the server uses.
 const rawUploadBatches = Number(/kiln_ingest_raw_batch_uploads_count (\d+)/.exec(metrics)?.[1] ?? 0);
 const uploadsPerRawBatch = Math.max(1, Math.round(uploads / Math.max(1, rawUploadBatches)));
-const samplesOnly = await rawInsert(false);
-const withUploads = await rawInsert(true);
 rmSync(server.dataDir, { recursive: true, force: true });
 
 /** The server's sample rows (and with `uploads`, its kiln_profiles rows) inserted by a minimal script: wall and CPU seconds. */
@@ -140,11 +140,13 @@ console.log(`\nkiln server (HTTP /ingest, pprof decode, dedup, batched insert), 
 console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches of sample rows (${rowsPerBatch.toFixed(0)} rows each), ${rawUploadBatches} of uploads as received (${uploadsPerRawBatch} each)`);
 console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
 console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
-console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second`);
-for (const [what, raw] of [
-  ['the sample rows', samplesOnly],
-  ['the sample rows and the uploads as received', withUploads],
-] as const) {
+console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second, ${((1000 * serverCpu) / Math.max(1, uploads)).toFixed(2)} CPU-ms per upload`);
+for (const [what, raw] of baseline
+  ? ([
+      ['the sample rows', await rawInsert(false)],
+      ['the sample rows and the uploads as received', await rawInsert(true)],
+    ] as const)
+  : []) {
   console.log(`straight into chDB, ${what} (minimal script, same rows and batch sizes): ${Math.round(rowsStored / raw.elapsed)} sample rows/s in ${raw.elapsed.toFixed(1)} s; CPU ${raw.cpu.toFixed(1)} s: ${Math.round(rowsStored / raw.cpu)} rows per CPU-second`);
   console.log(`  ratio server / raw insert: ${(serverRate / (rowsStored / raw.elapsed)).toFixed(2)}x wall-clock, ${(raw.cpu / serverCpu).toFixed(2)}x per CPU-second`);
   console.log(`  with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s, raw ${raw.settledCpu.toFixed(1)} s; ratio ${(raw.settledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`);
