@@ -20,11 +20,12 @@ export function gunzipLimited(b: Uint8Array, maxBytes: number, what: string): Bu
   const stated = b.length >= 18 ? new DataView(b.buffer, b.byteOffset, b.length).getUint32(b.length - 4, true) : 0;
   const size = Math.min(maxBytes, Math.max(64 * 1024, Math.min(stated, 32 * b.length)));
   if (output.length < size || output.length > KEPT_OUTPUT) output = Buffer.allocUnsafeSlow(size);
+  const addon = native(); // not built: a server error, not the client's
   for (;;) {
     const room = Math.min(output.length, maxBytes);
     let n: number;
     try {
-      n = native().gunzipInto(b, output.subarray(0, room));
+      n = addon.gunzipInto(b, output.subarray(0, room));
     } catch (err) {
       throw new IngestError(400, `${what} is not valid gzip: ${(err as Error).message}`, 'bad_gzip');
     }

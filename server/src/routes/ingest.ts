@@ -11,6 +11,7 @@ import { addPprof, decodePprof, sampleTypes } from '../ingest/pprof.js';
 import { UploadBuilder, type UploadRows } from '../ingest/rows.js';
 import { InsertBatcher } from '../ingest/writer.js';
 import { HttpError } from '../http/http-error.js';
+import { native } from '../native.js';
 import { parseTime } from '../query/time.js';
 
 const IngestQuery = Type.Object({
@@ -43,6 +44,7 @@ export interface IngestRouteOptions {
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
   const { limits } = opts;
+  native(); // uploads are gunzipped by the addon: a server without it does not start
   const state = { inflight: 0 };
   const m = ingestMetrics(app, state);
   const batcher = new InsertBatcher(app.insertTsv, app.catalog, {
