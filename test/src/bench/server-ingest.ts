@@ -141,12 +141,12 @@ console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).t
 console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
 console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
 console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second, ${((1000 * serverCpu) / Math.max(1, uploads)).toFixed(2)} CPU-ms per upload`);
-for (const [what, raw] of baseline
-  ? ([
-      ['the sample rows', await rawInsert(false)],
-      ['the sample rows and the uploads as received', await rawInsert(true)],
-    ] as const)
-  : []) {
+const baselines = [
+  ['the sample rows', false],
+  ['the sample rows and the uploads as received', true],
+] as const;
+for (const [what, withUploads] of baseline ? baselines : []) {
+  const raw = await rawInsert(withUploads);
   console.log(`straight into chDB, ${what} (minimal script, same rows and batch sizes): ${Math.round(rowsStored / raw.elapsed)} sample rows/s in ${raw.elapsed.toFixed(1)} s; CPU ${raw.cpu.toFixed(1)} s: ${Math.round(rowsStored / raw.cpu)} rows per CPU-second`);
   console.log(`  ratio server / raw insert: ${(serverRate / (rowsStored / raw.elapsed)).toFixed(2)}x wall-clock, ${(raw.cpu / serverCpu).toFixed(2)}x per CPU-second`);
   console.log(`  with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s, raw ${raw.settledCpu.toFixed(1)} s; ratio ${(raw.settledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`);
