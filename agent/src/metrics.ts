@@ -17,7 +17,8 @@ export class AgentMetrics {
   readonly #elfFiles = new Gauge({ name: 'kiln_agent_symbolizer_cache_files', help: 'ELF files the symbolizer keeps open', registers: [this.registry] });
   readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
   readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
-  readonly pushed = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
+  readonly #written = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
+  readonly #dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [this.registry] });
 
   /** Last totals seen, so counters advance by the difference of the sources' running totals. */
   readonly #last = new Map<Counter, Map<string, number>>();
@@ -54,6 +55,14 @@ export class AgentMetrics {
     this.#elfFiles.set(symbols.elfFiles);
     const frames = symbols.unknownFrames + symbols.resolvedFrames;
     this.#unknown.set(frames === 0 ? 0 : symbols.unknownFrames / frames);
+  }
+
+  profileWritten(sink: 'file' | 'server'): void {
+    this.#written.inc({ sink });
+  }
+
+  profileDropped(): void {
+    this.#dropped.inc();
   }
 
   /** Serves /metrics on 0.0.0.0:port. */

@@ -15,7 +15,7 @@ export interface ProfilerOptions {
   intervalMs?: number;
   node?: string;
   logger: Logger;
-  metrics: AgentMetrics;
+  metrics?: AgentMetrics;
 }
 
 const EFAULT = -14;
@@ -81,7 +81,7 @@ export class Profiler {
     const added = this.#addSamples(drained, builder);
     const t3 = performance.now();
     for (const pid of exited) this.#forget(pid);
-    this.#opts.metrics.observeDrain((t3 - t1) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
+    this.#opts.metrics?.observeDrain((t3 - t1) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
     this.#opts.logger.debug(
       { rows: drained.samples.length, stacks: drained.stacks.size, samples: added, eventsMs: t1 - t0, drainMs: t2 - t1, symbolizeAndBuildMs: t3 - t2 },
       'interval collected',

@@ -1,7 +1,6 @@
 // Pushes interval profiles to a Kiln server, without ever blocking the profiler: a bounded
 // queue (oldest dropped first, and counted), retries with exponential backoff and jitter.
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
 import type { AgentMetrics } from './metrics.js';
 
 interface Pending {
@@ -14,7 +13,7 @@ interface Pending {
 export interface PusherOptions {
   url: string;
   logger: Logger;
-  metrics: AgentMetrics;
+  metrics?: AgentMetrics;
   /** Upper bound on queued bytes. */
   maxQueueBytes?: number;
 }
@@ -27,12 +26,10 @@ export class ProfilePusher {
   #sent = 0;
   #rejected = 0;
   #retryTimer: NodeJS.Timeout | undefined;
-  readonly #dropped: Counter;
   #droppedCount = 0;
 
   constructor(opts: PusherOptions) {
     this.#opts = opts;
-    this.#dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [opts.metrics.registry] });
   }
 
   enqueue(body: Buffer, fromMs: number, untilMs: number): void {
@@ -40,7 +37,7 @@ export class ProfilePusher {
     while (this.#queue.length > 0 && this.#queuedBytes + body.length > max) {
       const old = this.#queue.shift()!;
       this.#queuedBytes -= old.body.length;
-      this.#dropped.inc();
+      this.#opts.metrics?.profileDropped();
       this.#droppedCount++;
       this.#opts.logger.warn({ fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued profile');
     }
@@ -88,7 +85,7 @@ export class ProfilePusher {
     }
     if (!res.ok) throw new Error(`server answered ${res.status}`);
     this.#sent++;
-    this.#opts.metrics.pushed.inc({ sink: 'server' });
+    this.#opts.metrics?.profileWritten('server');
   }
 
   stats(): { sent: number; rejected: number; dropped: number; queued: number; queuedBytes: number } {

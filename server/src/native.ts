@@ -1,9 +1,11 @@
-// The server's native addon (server/native): gzip decompression with libdeflate.
+// The server's native addon (server/native): gzip decompression with libdeflate, TSV escaping of binary data.
 import { createRequire } from 'node:module';
 
 export interface NativeAddon {
   /** Decompresses gzip `input` (members one after another) into `output`: the bytes written, or -1 when they do not fit. Throws on bad data. */
   gunzipInto(input: Uint8Array, output: Uint8Array): number;
+  /** Writes `input` into `output` from `at` as one TSV field (tab, newline, CR, backslash escaped): where it ended. Needs room for 2 × input. */
+  tsvEscapeInto(input: Uint8Array, output: Uint8Array, at: number): number;
 }
 
 const addonPath = '../native/build/Release/kiln_server.node';

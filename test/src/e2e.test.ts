@@ -57,10 +57,12 @@ test('server outage: the agent keeps what it sampled while the server is down fo
   await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
   await eventually(async () => ((await flame(server.url, 'samples{}', started)).flamebearer.numTicks > 0 ? true : undefined), 20_000, 'first interval stored');
 
-  const rss = async (): Promise<number> => {
+  const metric = async (name: string): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return Number(/^kiln_agent_process_resident_memory_bytes (\d+)/m.exec(text)?.[1]);
+    return Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1]);
   };
+  const rss = () => metric('kiln_agent_process_resident_memory_bytes');
+  assert.ok((await metric('kiln_agent_profiles_written_total{sink="server"}')) >= 1, 'the first push is counted');
   const rssBefore = await rss();
   assert.equal(await server.stop(), 0);
   await new Promise((r) => setTimeout(r, 30_000));

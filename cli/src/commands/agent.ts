@@ -15,8 +15,11 @@ export const agentFlags: FlagSpecs = {
   'no-spans': { type: 'boolean', help: 'do not capture HTTP/database spans' },
   'no-signals': { type: 'boolean', help: 'do not capture kernel signals (throttling, retransmits)' },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
-  'metrics-port': { type: 'integer', value: 'PORT', default: 4041, min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off)' },
+  'metrics-port': { type: 'integer', value: 'PORT', min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off; default 4041 with --server, off with --output)' },
 };
+
+/** Where a long-running agent serves /metrics unless told otherwise (a one-shot --output run serves none). */
+export const defaultMetricsPort = 4041;
 
 export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAgent>[0], 'logger'> {
   const pids = (values.pid as string[]).map((p) => {
@@ -33,7 +36,7 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     durationMs: values.duration as number | undefined,
     pids,
     includeIdle: values['include-idle'] === true,
-    metricsPort: values['metrics-port'] as number,
+    metricsPort: (values['metrics-port'] as number | undefined) ?? (values.server !== undefined ? defaultMetricsPort : 0),
     node: values.node as string | undefined,
   };
 }

@@ -2,13 +2,13 @@ import type { RunningAgent } from '@kiln/agent';
 import type { Command } from '../command.js';
 import { logLevelFlag } from '../command.js';
 import { untilSignal } from '../shutdown.js';
-import { agentFlags } from './agent.js';
+import { agentFlags, defaultMetricsPort } from './agent.js';
 import { serverFlags, serverOptions } from './server.js';
 
 export const upCommand: Command = {
   name: 'up',
   summary: 'All-in-one: the server on embedded storage, the agent on this host and the UI; prints the UI URL.',
-  flags: { port: serverFlags.port!, data: serverFlags.data!, frequency: agentFlags.frequency!, 'metrics-port': agentFlags['metrics-port']!, ...logLevelFlag },
+  flags: { port: serverFlags.port!, data: serverFlags.data!, frequency: agentFlags.frequency!, 'metrics-port': { ...agentFlags['metrics-port']!, help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)` }, ...logLevelFlag },
   async run(values, log) {
     const [{ startAgent }, { startServer }] = await Promise.all([import('@kiln/agent'), import('@kiln/server')]);
     const server = await startServer({ ...serverOptions({ ...values, host: '0.0.0.0', retention: 7 * 86_400_000 }), logger: log });
@@ -20,7 +20,7 @@ export const upCommand: Command = {
         intervalMs: 10_000,
         pids: [],
         includeIdle: false,
-        metricsPort: values['metrics-port'] as number,
+        metricsPort: (values['metrics-port'] as number | undefined) ?? defaultMetricsPort,
         logger: log.child({ component: 'agent' }),
       });
     } catch (err) {

@@ -20,7 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { freePort, kilnBin, repoRoot, tempDir } from '../lib/kiln.js';
+import { kilnBin, repoRoot, tempDir } from '../lib/kiln.js';
 import { readPprof } from '../lib/pprof.js';
 import { buildWorkloads, workloadPath } from '../lib/workloads.js';
 
@@ -127,19 +127,51 @@ interface ProfilerRun {
 }
 
 /**
- * Runs `argv` under bash so that `times` reports the CPU time of the whole process
- * tree once it ended; polls /proc meanwhile.
+ * The profilers' environment. Without NODE_EXTRA_CA_CERTS: this VM points it at the whole system
+ * bundle, which every Node process then parses at start (~45 ms of CPU); a DaemonSet's container
+ * does not set it, and `perf` never reads it.
  */
-async function runProfiler(label: string, argv: string[], ready: Promise<void>, warm: Promise<void>): Promise<ProfilerRun> {
+const profilerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+
+/**
+ * Runs `argv` under bash so that `times` reports the CPU time of the whole process tree once it
+ * ended; polls /proc meanwhile. `ready`: one second after its output first contains `readyMarker`
+ * (one second after start without one); the steady-state window starts there, the "after the first
+ * interval" one FIRST_INTERVAL_MS later.
+ */
+function runProfiler(label: string, argv: string[], readyMarker?: string): { ready: Promise<void>; result: Promise<ProfilerRun> } {
   const started = Date.now();
   const proc: ChildProcess = spawn('bash', ['-c', '"$@"; rc=$?; echo "@@times"; times; exit $rc', 'bash', ...argv], {
     cwd: repoRoot,
+    env: profilerEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  let marked: () => void;
+  const markerSeen = new Promise<void>((res) => (marked = res));
+  const onOutput = (d: Buffer) => {
+    out += d.toString();
+    if (readyMarker === undefined || out.includes(readyMarker)) marked();
+  };
+  proc.stdout?.on('data', onOutput);
+  proc.stderr?.on('data', onOutput);
   const exited = new Promise<number | string>((res) => proc.on('exit', (c, s) => res(c ?? s ?? -1)));
+  const ready = Promise.race([
+    (readyMarker === undefined ? Promise.resolve() : markerSeen).then(() => sleep(1000)),
+    exited.then((code) => Promise.reject(new Error(`${label} exited (${code}) before it was ready:\n${out}`))),
+  ]);
+  return { ready, result: measure(proc, exited, ready, ready.then(() => sleep(FIRST_INTERVAL_MS)), label, started, () => out) };
+}
+
+async function measure(
+  proc: ChildProcess,
+  exited: Promise<number | string>,
+  ready: Promise<void>,
+  warm: Promise<void>,
+  label: string,
+  started: number,
+  output: () => string,
+): Promise<ProfilerRun> {
   let done = false;
   void exited.then(() => (done = true));
 
@@ -174,6 +206,7 @@ async function runProfiler(label: string, argv: string[], ready: Promise<void>, 
   }
   await steady.catch(() => undefined);
   const code = await exited;
+  const out = output();
   const times = out.slice(out.lastIndexOf('@@times')).split('\n')[2] ?? '';
   const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times);
   const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
@@ -221,19 +254,6 @@ function fixedWork(iterations: number, threads: number): Promise<{ wall_ms: numb
   });
 }
 
-async function metricsUp(port: number, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/metrics`)).ok) return;
-    } catch {
-      // not yet
-    }
-    await sleep(100);
-  }
-  throw new Error('agent /metrics never answered');
-}
-
 interface Row {
   config: string;
   profiler?: ProfilerRun;
@@ -274,15 +294,12 @@ async function main(): Promise<void> {
 
   await offWindow('no profiler (before)');
   for (const f of o.frequencies) {
-    const port = await freePort();
     const out = join(dir, `agent-${f}.pb.gz`);
     let running = true;
-    const ready = metricsUp(port).then(() => sleep(1000));
-    const prof = runProfiler(
+    const { ready, result: prof } = runProfiler(
       `kiln agent ${f} Hz`,
-      [process.execPath, kilnBin, 'agent', '--output', out, '--duration', `${o.seconds}s`, '--frequency', String(f), '--metrics-port', String(port)],
-      ready,
-      ready.then(() => sleep(FIRST_INTERVAL_MS)),
+      [process.execPath, kilnBin, 'agent', '--output', out, '--duration', `${o.seconds}s`, '--frequency', String(f)],
+      '"msg":"agent started"',
     );
     void prof.then(() => (running = false));
     await ready.catch(() => undefined);
@@ -303,8 +320,7 @@ async function main(): Promise<void> {
   if (o.perf) {
     const out = join(dir, 'perf.data');
     let running = true;
-    const ready = sleep(1000);
-    const prof = runProfiler('perf record 99 Hz', ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)], ready, ready.then(() => sleep(FIRST_INTERVAL_MS)));
+    const { ready, result: prof } = runProfiler('perf record 99 Hz', ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)]);
     void prof.then(() => (running = false));
     await ready;
     const work = await workWhile(iterations, o.workThreads, () => running);
