@@ -31,3 +31,17 @@ test('no sample is lost across drains: profile total = kernel sample count - cou
     await stopAll(workloads);
   }
 });
+
+test('the sampler and the doctor load their BPF programs while the process takes a signal every 100 µs (node --cpu-prof)', async () => {
+  assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
+  // The verifier gives up with EAGAIN whenever a signal is pending: unless signals are held off
+  // during the load, every attempt fails under a profiler's SIGPROF.
+  const dir = tempDir();
+  const profiled = ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', dir];
+  const agent = runKiln(['agent', '--output', `${dir}/out.pb.gz`, '--duration', '1s'], {}, profiled);
+  assert.equal(await agent.exited, 0, agent.output());
+  const doctor = runKiln(['doctor'], {}, profiled);
+  assert.equal(await doctor.exited, 0, doctor.output());
+  assert.match(doctor.output(), /CPU profiling: available/);
+  assert.doesNotMatch(doctor.output(), /uprobes\s+NO|tp_btf\s+NO|perf events \(cpu-clock\)\s+NO/);
+});

@@ -1,4 +1,5 @@
 #include "bpf_session.h"
+#include "signals_blocked.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -67,32 +68,31 @@ Options parse_options(const Napi::CallbackInfo& info) {
 
 // Loads the sampler with either the tp_btf or the classic tracepoint variant of the exec/exit probes.
 profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, std::string& error) {
-  // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
-  // SIGCHLD); loading again is the answer.
-  for (int attempt = 0;; attempt++) {
-    clear_libbpf_log();
-    profile_bpf* skel = profile_bpf__open();
-    if (!skel) {
-      error = libbpf_error("open sampler object", errno);
-      return nullptr;
-    }
-    skel->rodata->filter_pids = !opts.pids.empty();
-    skel->rodata->include_idle = opts.include_idle;
-    bpf_map__set_max_entries(skel->maps.counts0, opts.counts_entries);
-    bpf_map__set_max_entries(skel->maps.counts1, opts.counts_entries);
-    bpf_map__set_max_entries(skel->maps.stacks0, opts.stacks_entries);
-    bpf_map__set_max_entries(skel->maps.stacks1, opts.stacks_entries);
-    bpf_program__set_autoload(skel->progs.exec_btf, use_tp_btf);
-    bpf_program__set_autoload(skel->progs.exit_btf, use_tp_btf);
-    bpf_program__set_autoload(skel->progs.exec_tp, !use_tp_btf);
-    bpf_program__set_autoload(skel->progs.exit_tp, !use_tp_btf);
-    int err = profile_bpf__load(skel);
-    if (!err) return skel;
-    profile_bpf__destroy(skel);
-    if (err == -EAGAIN && attempt < 5) continue;
-    error = libbpf_error("load sampler", err);
+  clear_libbpf_log();
+  profile_bpf* skel = profile_bpf__open();
+  if (!skel) {
+    error = libbpf_error("open sampler object", errno);
     return nullptr;
   }
+  skel->rodata->filter_pids = !opts.pids.empty();
+  skel->rodata->include_idle = opts.include_idle;
+  bpf_map__set_max_entries(skel->maps.counts0, opts.counts_entries);
+  bpf_map__set_max_entries(skel->maps.counts1, opts.counts_entries);
+  bpf_map__set_max_entries(skel->maps.stacks0, opts.stacks_entries);
+  bpf_map__set_max_entries(skel->maps.stacks1, opts.stacks_entries);
+  bpf_program__set_autoload(skel->progs.exec_btf, use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exit_btf, use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exec_tp, !use_tp_btf);
+  bpf_program__set_autoload(skel->progs.exit_tp, !use_tp_btf);
+  int err;
+  {
+    SignalsBlocked blocked;
+    err = profile_bpf__load(skel);
+  }
+  if (!err) return skel;
+  profile_bpf__destroy(skel);
+  error = libbpf_error("load sampler", err);
+  return nullptr;
 }
 
 int on_event(void* ctx, void* data, size_t size) {

@@ -1,4 +1,5 @@
 #include "doctor_probes.h"
+#include "signals_blocked.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -67,7 +68,11 @@ Skel load_only(const char* program) {
   bpf_object__for_each_program(p, skel->obj) {
     bpf_program__set_autoload(p, std::strcmp(bpf_program__name(p), program) == 0);
   }
-  int err = doctor_bpf__load(skel.get());
+  int err;
+  {
+    SignalsBlocked blocked;
+    err = doctor_bpf__load(skel.get());
+  }
   if (err) throw Failure{libbpf_error(std::string("load ") + program, err)};
   return skel;
 }

@@ -51,8 +51,7 @@ export interface KilnProcess {
  * Runs `kiln <args>` as a child process, capturing its output. KILN_NODE_ARGS (e.g. `--cpu-prof
  * --cpu-prof-dir=/tmp/p`) are passed to its node, to profile what a benchmark starts.
  */
-export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}): KilnProcess {
-  const nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')): KilnProcess {
   const proc = spawn(process.execPath, [...nodeArgs, kilnBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
