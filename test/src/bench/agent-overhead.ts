@@ -160,61 +160,53 @@ function runProfiler(label: string, argv: string[], readyMarker?: string): { rea
     (readyMarker === undefined ? Promise.resolve() : markerSeen).then(() => sleep(1000)),
     exited.then((code) => Promise.reject(new Error(`${label} exited (${code}) before it was ready:\n${out}`))),
   ]);
-  return { ready, result: measure(proc, exited, ready, ready.then(() => sleep(FIRST_INTERVAL_MS)), label, started, () => out) };
-}
+  const warm = ready.then(() => sleep(FIRST_INTERVAL_MS));
+  return { ready, result: measure() };
 
-async function measure(
-  proc: ChildProcess,
-  exited: Promise<number | string>,
-  ready: Promise<void>,
-  warm: Promise<void>,
-  label: string,
-  started: number,
-  output: () => string,
-): Promise<ProfilerRun> {
-  let done = false;
-  void exited.then(() => (done = true));
+  async function measure(): Promise<ProfilerRun> {
+    let done = false;
+    void exited.then(() => (done = true));
 
-  let peakKb = 0;
-  let steadyStart: { t: number; cpu: number } | undefined;
-  let warmStart: { t: number; cpu: number } | undefined;
-  let lastPoll: { t: number; cpu: number } | undefined;
-  // Children that ended are gone from /proc; keep the best CPU reading per pid.
-  const lastCpu = new Map<number, number>();
-  const poll = () => {
-    const pids = descendants(proc.pid!).filter((p) => p !== proc.pid);
-    for (const p of pids) {
-      const c = procStat(p)?.cpu;
-      if (c !== undefined) lastCpu.set(p, Math.max(c, lastCpu.get(p) ?? 0));
+    let peakKb = 0;
+    let steadyStart: { t: number; cpu: number } | undefined;
+    let warmStart: { t: number; cpu: number } | undefined;
+    let lastPoll: { t: number; cpu: number } | undefined;
+    // Children that ended are gone from /proc; keep the best CPU reading per pid.
+    const lastCpu = new Map<number, number>();
+    const poll = () => {
+      const pids = descendants(proc.pid!).filter((p) => p !== proc.pid);
+      for (const p of pids) {
+        const c = procStat(p)?.cpu;
+        if (c !== undefined) lastCpu.set(p, Math.max(c, lastCpu.get(p) ?? 0));
+      }
+      const kb = pids.reduce((acc, p) => acc + vmHwmKb(p), 0);
+      peakKb = Math.max(peakKb, kb);
+      return [...lastCpu.values()].reduce((a, b) => a + b, 0);
+    };
+    const steady = ready.then(() => {
+      steadyStart = { t: Date.now(), cpu: poll() };
+    });
+    void warm
+      .then(() => {
+        if (!done) warmStart = { t: Date.now(), cpu: poll() };
+      })
+      .catch(() => undefined);
+    while (!done) {
+      const cpu = poll();
+      if (!done) lastPoll = { t: Date.now(), cpu };
+      await sleep(200);
     }
-    const kb = pids.reduce((acc, p) => acc + vmHwmKb(p), 0);
-    peakKb = Math.max(peakKb, kb);
-    return [...lastCpu.values()].reduce((a, b) => a + b, 0);
-  };
-  const steady = ready.then(() => {
-    steadyStart = { t: Date.now(), cpu: poll() };
-  });
-  void warm
-    .then(() => {
-      if (!done) warmStart = { t: Date.now(), cpu: poll() };
-    })
-    .catch(() => undefined);
-  while (!done) {
-    const cpu = poll();
-    if (!done) lastPoll = { t: Date.now(), cpu };
-    await sleep(200);
+    await steady.catch(() => undefined);
+    const code = await exited;
+    const times = out.slice(out.lastIndexOf('@@times')).split('\n')[2] ?? '';
+    const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times);
+    const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
+    const steadyWall = steadyStart && lastPoll ? (lastPoll.t - steadyStart.t) / 1000 : NaN;
+    const steadyCpu = steadyStart && lastPoll ? lastPoll.cpu - steadyStart.cpu : NaN;
+    const warmWall = warmStart && lastPoll ? (lastPoll.t - warmStart.t) / 1000 : NaN;
+    const warmCpu = warmStart && lastPoll ? lastPoll.cpu - warmStart.cpu : NaN;
+    return { label, cpuTotal, wallTotal: (Date.now() - started) / 1000, steadyCpu, steadyWall, warmCpu, warmWall, peakRssMb: peakKb / 1024, exitCode: code, output: out };
   }
-  await steady.catch(() => undefined);
-  const code = await exited;
-  const out = output();
-  const times = out.slice(out.lastIndexOf('@@times')).split('\n')[2] ?? '';
-  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times);
-  const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
-  const steadyWall = steadyStart && lastPoll ? (lastPoll.t - steadyStart.t) / 1000 : NaN;
-  const steadyCpu = steadyStart && lastPoll ? lastPoll.cpu - steadyStart.cpu : NaN;
-  const warmWall = warmStart && lastPoll ? (lastPoll.t - warmStart.t) / 1000 : NaN;
-  const warmCpu = warmStart && lastPoll ? lastPoll.cpu - warmStart.cpu : NaN;
-  return { label, cpuTotal, wallTotal: (Date.now() - started) / 1000, steadyCpu, steadyWall, warmCpu, warmWall, peakRssMb: peakKb / 1024, exitCode: code, output: out };
 }
 
 interface WorkStats {
