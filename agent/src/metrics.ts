@@ -17,6 +17,7 @@ export class AgentMetrics {
   readonly #elfFiles = new Gauge({ name: 'kiln_agent_symbolizer_cache_files', help: 'ELF files the symbolizer keeps open', registers: [this.registry] });
   readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
   readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
+  readonly #cpusLost = new Counter({ name: 'kiln_agent_cpu_samplers_lost_total', help: 'CPU samplers closed because CPU hotplug took their CPU offline or stopped their perf event (opened again once the CPU is online)', registers: [this.registry] });
   readonly #written = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
   readonly #dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [this.registry] });
 
@@ -48,6 +49,7 @@ export class AgentMetrics {
     this.#advance(this.#lost, { reason: 'process_events_lost' }, session.eventsLost);
     this.#cpus.set(session.cpusAttached);
     this.#cpusFailed.set(session.cpusFailed);
+    this.#advance(this.#cpusLost, {}, session.cpusLost);
     this.#advance(this.#cache, { result: 'hit' }, symbols.cacheHits);
     this.#advance(this.#cache, { result: 'miss' }, symbols.cacheMisses);
     for (const [kind, n] of Object.entries(symbols.errorsByKind)) this.#advance(this.#errors, { kind }, n);

@@ -34,8 +34,12 @@ export interface SessionStats {
   userStackErrors: number;
   kernelStackErrors: number;
   eventsLost: number;
+  /** CPUs with a sampler (as it was when sampling stopped, once it has). */
   cpusAttached: number;
+  /** Failed attempts to attach to an online CPU (retried at every drain). */
   cpusFailed: number;
+  /** Samplers closed because CPU hotplug took their CPU offline or stopped their perf event; opened again once the CPU is online. */
+  cpusLost: number;
   tpBtf: boolean;
 }
 

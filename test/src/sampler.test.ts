@@ -1,6 +1,7 @@
 // The kernel counts every sample it takes; everything counted must reach the profile, even
 // with drains every second while CPUs are busy (the alternating map generations at work).
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runKiln, tempDir } from './lib/kiln.js';
 import { readPprof, valueIndex } from './lib/pprof.js';
@@ -44,4 +45,35 @@ test('the sampler and the doctor load their BPF programs while the process takes
   assert.equal(await doctor.exited, 0, doctor.output());
   assert.match(doctor.output(), /CPU profiling: available/);
   assert.doesNotMatch(doctor.output(), /uprobes\s+NO|tp_btf\s+NO|perf events \(cpu-clock\)\s+NO/);
+});
+
+test('CPU hotplug: a CPU taken offline and brought back is counted and sampled again', async () => {
+  assert.equal(process.getuid?.(), 0, 'this test takes a CPU offline and loads BPF programs: it must run as root');
+  const online = '/sys/devices/system/cpu/cpu1/online';
+  assert.ok(existsSync(online), `${online} is missing: this test needs a second CPU that can go offline`);
+  buildWorkloads();
+  const workloads = [await startWorkload('cpu_ratio', ['30']), await startWorkload('cpu_ratio', ['30'])];
+  let backOnlineMs = 0;
+  try {
+    const agent = runKiln(['agent', '--output', `${tempDir()}/hotplug.pb.gz`, '--duration', '12s', '--interval', '1s', '--frequency', '99', '--log-level', 'debug']);
+    await new Promise((r) => setTimeout(r, 3000));
+    writeFileSync(online, '0');
+    await new Promise((r) => setTimeout(r, 1500));
+    writeFileSync(online, '1');
+    backOnlineMs = Date.now();
+    assert.equal(await agent.exited, 0, agent.output());
+    const lines = agent.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; time: number; samples?: number; stats?: { cpusAttached: number; cpusLost: number } });
+    const stopped = lines.find((l) => l.msg === 'agent stopped');
+    assert.ok(stopped?.stats, agent.output());
+    // Two busy workloads: a full one-second interval holds ~2 × 99 samples with both CPUs sampled, ~99 with one.
+    const after = lines.filter((l) => l.msg === 'interval collected' && l.time > backOnlineMs + 2500 && (l.samples ?? 0) > 0).map((l) => l.samples!);
+    console.log(`samples per interval once the CPU had been back for 2.5 s: ${after.join(', ')}; stats ${JSON.stringify(stopped.stats)}`);
+    assert.ok(stopped.stats.cpusLost >= 1, 'the lost sampler is counted');
+    assert.equal(stopped.stats.cpusAttached, 2, 'both CPUs are sampled again');
+    assert.ok(after.length >= 3, 'intervals after the CPU came back');
+    assert.ok(after.slice(0, -1).every((n) => n > 150), `both CPUs are sampled again: ${after.join(', ')}`);
+  } finally {
+    writeFileSync(online, '1');
+    await stopAll(workloads);
+  }
 });

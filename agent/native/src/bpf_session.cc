@@ -206,7 +206,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   frequency_ = opts.frequency;
   sampling_ = true;
   std::string last_error = attach_new_cpus();
-  if (cpus_attached_ == 0) {
+  if (cpu_events_.empty()) {
     destroy();
     throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
   }
@@ -217,7 +217,8 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
 std::string BpfSession::attach_new_cpus() {
   std::string last_error;
   for (int cpu : online_cpus()) {
-    if (std::find(sampled_cpus_.begin(), sampled_cpus_.end(), cpu) != sampled_cpus_.end()) continue;
+    auto sampled = [cpu](const CpuEvent& e) { return e.cpu == cpu; };
+    if (std::find_if(cpu_events_.begin(), cpu_events_.end(), sampled) != cpu_events_.end()) continue;
     int fd = open_cpu_clock(cpu, frequency_, false);
     if (fd < 0) {
       // A CPU going offline between reading the list and opening is not fatal: counted, retried next drain.
@@ -232,12 +233,26 @@ std::string BpfSession::attach_new_cpus() {
       close(fd);
       continue;
     }
-    perf_fds_.push_back(fd);
-    links_.push_back(link);
-    sampled_cpus_.push_back(cpu);
-    cpus_attached_++;
+    cpu_events_.push_back({cpu, fd, link, 0});
   }
+  cpus_sampled_ = static_cast<unsigned>(cpu_events_.size());
   return last_error;
+}
+
+void BpfSession::detach_stalled_cpus() {
+  const std::vector<int> online = online_cpus();
+  for (size_t i = cpu_events_.size(); i-- > 0;) {
+    CpuEvent& e = cpu_events_[i];
+    uint64_t count = 0;
+    const bool counting = read(e.fd, &count, sizeof count) == sizeof count && count != e.last_count;
+    e.last_count = count;
+    if (counting && std::find(online.begin(), online.end(), e.cpu) != online.end()) continue;
+    cpus_lost_++;
+    bpf_link__destroy(e.link);
+    close(e.fd);
+    cpu_events_.erase(cpu_events_.begin() + static_cast<long>(i));
+  }
+  cpus_sampled_ = static_cast<unsigned>(cpu_events_.size());
 }
 
 BpfSession::~BpfSession() { destroy(); }
@@ -246,8 +261,11 @@ void BpfSession::stop_sampling() {
   sampling_ = false;
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();
-  for (int fd : perf_fds_) close(fd);
-  perf_fds_.clear();
+  for (const CpuEvent& e : cpu_events_) {
+    bpf_link__destroy(e.link);
+    close(e.fd);
+  }
+  cpu_events_.clear();
 }
 
 void BpfSession::destroy() {
@@ -262,7 +280,10 @@ void BpfSession::destroy() {
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
-  if (sampling_) attach_new_cpus();
+  if (sampling_) {
+    detach_stalled_cpus();
+    attach_new_cpus();
+  }
   __u32 drained = skel_->bss->active;
   __atomic_store_n(&skel_->bss->active, drained ^ 1u, __ATOMIC_SEQ_CST);
   // A sample handler that read the old generation runs with interrupts off for microseconds;
@@ -306,8 +327,9 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
     }
     out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
   }
-  out.Set("cpusAttached", Napi::Number::New(env, cpus_attached_));
+  out.Set("cpusAttached", Napi::Number::New(env, cpus_sampled_));
   out.Set("cpusFailed", Napi::Number::New(env, cpus_failed_));
+  out.Set("cpusLost", Napi::Number::New(env, cpus_lost_));
   out.Set("tpBtf", Napi::Boolean::New(env, tp_btf_));
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 #include <napi.h>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -28,19 +29,34 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   void stop_sampling();
   // Attaches the sampler to online CPUs that have none yet (at start, and after CPU hotplug).
   std::string attach_new_cpus();
+  // Detaches (and counts) the samplers of CPUs that went offline, or whose perf event stopped
+  // firing (a CPU that went offline and came back between two drains): attach_new_cpus opens
+  // them again once their CPU is online.
+  void detach_stalled_cpus();
   void destroy();
 
+  // One CPU's cpu-clock perf event, the sampler's link to it, and the event's count (the CPU's
+  // clock in ns, which only stops when hotplug took the event away) at the last stall check.
+  struct CpuEvent {
+    int cpu;
+    int fd;
+    bpf_link* link;
+    uint64_t last_count;
+  };
+
   profile_bpf* skel_ = nullptr;
+  // The exec/exit probes.
   std::vector<bpf_link*> links_;
-  std::vector<int> perf_fds_;
-  std::vector<int> sampled_cpus_;
+  std::vector<CpuEvent> cpu_events_;
   unsigned frequency_ = 19;
   bool sampling_ = false;
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
   std::vector<unsigned char> scratch_keys_, scratch_values_;
-  unsigned cpus_attached_ = 0;
+  // CPUs with a sampler (kept as it was when sampling stops, for the final stats).
+  unsigned cpus_sampled_ = 0;
   unsigned cpus_failed_ = 0;
+  unsigned cpus_lost_ = 0;
   bool tp_btf_ = false;
 };
 
