@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { CpuSampler } from '@kiln/agent/dist/sampler.js';
 import { runKiln, tempDir } from './lib/kiln.js';
 import { readPprof, valueIndex } from './lib/pprof.js';
 import { buildWorkloads, startWorkload, stopAll } from './lib/workloads.js';
@@ -77,3 +78,39 @@ test('CPU hotplug: a CPU taken offline and brought back is counted and sampled a
     await stopAll(workloads);
   }
 });
+
+test('full maps: samples and stacks that do not fit their maps are counted, nothing else is lost, the sampler keeps running', () => {
+  assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
+  // JavaScript at 200 recursion depths: ~200 distinct user stacks of this process.
+  const burn = (depth: number): number => (depth === 0 ? busy(1) : burn(depth - 1) + 1);
+  for (const [what, countsEntries, stacksEntries] of [
+    ['counts', 64, 4096],
+    ['stacks', 4096, 64],
+  ] as const) {
+    const sampler = new CpuSampler({ frequency: 999, pids: [process.pid], includeIdle: false, countsEntries, stacksEntries });
+    try {
+      const until = Date.now() + 2500;
+      for (let d = 0; Date.now() < until; d = (d + 1) % 200) burn(d);
+      const first = sampler.drain();
+      burn(50);
+      sampler.stop();
+      const rest = [sampler.drain(), sampler.drain()];
+      const stats = sampler.stats();
+      const drained = [first, ...rest].reduce((sum, d) => sum + d.samples.count.reduce((a, b) => a + b, 0), 0);
+      console.log(`${what} map of 64: kernel counted ${stats.samples} samples, ${stats.countsFull} did not fit the counts map, ${stats.stacksFull} stacks did not fit the stacks map; drained ${drained} in ${first.samples.length} + ${rest.map((d) => d.samples.length).join(' + ')} rows`);
+      assert.ok((what === 'counts' ? stats.countsFull : stats.stacksFull) > 0, `the ${what} map filled up and what did not fit is counted`);
+      assert.ok(first.samples.length <= countsEntries && first.stacks.size <= stacksEntries);
+      assert.equal(drained, stats.samples - stats.countsFull, 'every sample that fit is drained');
+    } finally {
+      sampler.close();
+    }
+  }
+});
+
+/** About `ms` milliseconds of CPU. */
+function busy(ms: number): number {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x++;
+  return x;
+}
