@@ -205,7 +205,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
 
   frequency_ = opts.frequency;
   sampling_ = true;
-  std::string last_error = attach_new_cpus();
+  std::string last_error = attach_new_cpus(online_cpus());
   if (cpu_events_.empty()) {
     destroy();
     throw Napi::Error::New(env, "cannot sample any CPU: " + last_error);
@@ -214,9 +214,9 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   malloc_trim(0);
 }
 
-std::string BpfSession::attach_new_cpus() {
+std::string BpfSession::attach_new_cpus(const std::vector<int>& online) {
   std::string last_error;
-  for (int cpu : online_cpus()) {
+  for (int cpu : online) {
     auto sampled = [cpu](const CpuEvent& e) { return e.cpu == cpu; };
     if (std::find_if(cpu_events_.begin(), cpu_events_.end(), sampled) != cpu_events_.end()) continue;
     int fd = open_cpu_clock(cpu, frequency_, false);
@@ -235,12 +235,10 @@ std::string BpfSession::attach_new_cpus() {
     }
     cpu_events_.push_back({cpu, fd, link, 0});
   }
-  cpus_sampled_ = static_cast<unsigned>(cpu_events_.size());
   return last_error;
 }
 
-void BpfSession::detach_stalled_cpus() {
-  const std::vector<int> online = online_cpus();
+void BpfSession::detach_stalled_cpus(const std::vector<int>& online) {
   for (size_t i = cpu_events_.size(); i-- > 0;) {
     CpuEvent& e = cpu_events_[i];
     uint64_t count = 0;
@@ -252,7 +250,6 @@ void BpfSession::detach_stalled_cpus() {
     close(e.fd);
     cpu_events_.erase(cpu_events_.begin() + static_cast<long>(i));
   }
-  cpus_sampled_ = static_cast<unsigned>(cpu_events_.size());
 }
 
 BpfSession::~BpfSession() { destroy(); }
@@ -261,6 +258,7 @@ void BpfSession::stop_sampling() {
   sampling_ = false;
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();
+  if (!cpu_events_.empty()) cpus_at_stop_ = static_cast<unsigned>(cpu_events_.size());
   for (const CpuEvent& e : cpu_events_) {
     bpf_link__destroy(e.link);
     close(e.fd);
@@ -281,8 +279,9 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
   if (sampling_) {
-    detach_stalled_cpus();
-    attach_new_cpus();
+    const std::vector<int> online = online_cpus();
+    detach_stalled_cpus(online);
+    attach_new_cpus(online);
   }
   __u32 drained = skel_->bss->active;
   __atomic_store_n(&skel_->bss->active, drained ^ 1u, __ATOMIC_SEQ_CST);
@@ -327,7 +326,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
     }
     out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
   }
-  out.Set("cpusAttached", Napi::Number::New(env, cpus_sampled_));
+  out.Set("cpusAttached", Napi::Number::New(env, sampling_ ? static_cast<unsigned>(cpu_events_.size()) : cpus_at_stop_));
   out.Set("cpusFailed", Napi::Number::New(env, cpus_failed_));
   out.Set("cpusLost", Napi::Number::New(env, cpus_lost_));
   out.Set("tpBtf", Napi::Boolean::New(env, tp_btf_));

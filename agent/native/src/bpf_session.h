@@ -28,11 +28,11 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
 
   void stop_sampling();
   // Attaches the sampler to online CPUs that have none yet (at start, and after CPU hotplug).
-  std::string attach_new_cpus();
+  std::string attach_new_cpus(const std::vector<int>& online);
   // Detaches (and counts) the samplers of CPUs that went offline, or whose perf event stopped
   // firing (a CPU that went offline and came back between two drains): attach_new_cpus opens
   // them again once their CPU is online.
-  void detach_stalled_cpus();
+  void detach_stalled_cpus(const std::vector<int>& online);
   void destroy();
 
   // One CPU's cpu-clock perf event, the sampler's link to it, and the event's count (the CPU's
@@ -53,8 +53,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
   std::vector<unsigned char> scratch_keys_, scratch_values_;
-  // CPUs with a sampler (kept as it was when sampling stops, for the final stats).
-  unsigned cpus_sampled_ = 0;
+  // CPUs that had a sampler when sampling stopped, for the final stats.
+  unsigned cpus_at_stop_ = 0;
   unsigned cpus_failed_ = 0;
   unsigned cpus_lost_ = 0;
   bool tp_btf_ = false;
