@@ -8,7 +8,6 @@
 #include "profile.h"
 
 /* vmlinux.h carries no errno values. */
-#define E2BIG 7
 #define EFAULT 14
 #define EEXIST 17
 
@@ -133,9 +132,11 @@ static __always_inline __u64 capture(void *ctx, void *stacks, __u64 flags, __s32
 		return 0;
 	}
 	h = hash_stack(s, n / sizeof(__u64));
-	if (bpf_map_update_elem(stacks, &h, s, BPF_NOEXIST) == -E2BIG) {
+	/* -E2BIG: full; -ENOMEM: an element could not be allocated (maps that fill on demand) */
+	n = bpf_map_update_elem(stacks, &h, s, BPF_NOEXIST);
+	if (n && n != -EEXIST) {
 		stat_inc(STAT_STACKS_FULL);
-		*err = -E2BIG;
+		*err = n;
 		return 0;
 	}
 	return h;

@@ -40,8 +40,8 @@ struct process_event {
 
 enum profile_stat {
 	STAT_SAMPLES = 0,   /* samples taken (after the pid filter) */
-	STAT_COUNTS_FULL,   /* samples lost: counts map full */
-	STAT_STACKS_FULL,   /* stacks lost: stacks map full (sample kept without that stack) */
+	STAT_COUNTS_FULL,   /* samples lost: counts map full, or no kernel memory for a new entry */
+	STAT_STACKS_FULL,   /* stacks lost: stacks map full or no memory for it (sample kept without that stack) */
 	STAT_USER_STACK_ERR,
 	STAT_KERNEL_STACK_ERR,
 	STAT_EVENTS_LOST,   /* process events lost: ring buffer full */

@@ -41,6 +41,8 @@ export interface SessionStats {
   /** Samplers closed because CPU hotplug took their CPU offline or stopped their perf event; opened again once the CPU is online. */
   cpusLost: number;
   tpBtf: boolean;
+  /** The count and stack maps were allocated whole at load (kernels before 6.1), not as they fill. */
+  mapsPreallocated: boolean;
 }
 
 export interface NativeBpfSession {

@@ -67,7 +67,9 @@ Options parse_options(const Napi::CallbackInfo& info) {
 }
 
 // Loads the sampler with either the tp_btf or the classic tracepoint variant of the exec/exit probes.
-profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, std::string& error) {
+// With `prealloc` false the count and stack maps take kernel memory as they fill, instead of all
+// of it (~20 MB at the default sizes) being allocated and initialized at load.
+profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, bool prealloc, std::string& error) {
   clear_libbpf_log();
   profile_bpf* skel = profile_bpf__open();
   if (!skel) {
@@ -80,6 +82,11 @@ profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, std::string& er
   bpf_map__set_max_entries(skel->maps.counts1, opts.counts_entries);
   bpf_map__set_max_entries(skel->maps.stacks0, opts.stacks_entries);
   bpf_map__set_max_entries(skel->maps.stacks1, opts.stacks_entries);
+  if (!prealloc) {
+    for (bpf_map* m : {skel->maps.counts0, skel->maps.counts1, skel->maps.stacks0, skel->maps.stacks1}) {
+      bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
+    }
+  }
   bpf_program__set_autoload(skel->progs.exec_btf, use_tp_btf);
   bpf_program__set_autoload(skel->progs.exit_btf, use_tp_btf);
   bpf_program__set_autoload(skel->progs.exec_tp, !use_tp_btf);
@@ -93,6 +100,16 @@ profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, std::string& er
   profile_bpf__destroy(skel);
   error = libbpf_error("load sampler", err);
   return nullptr;
+}
+
+// Kernels before 6.1 refuse hash maps that are not preallocated in perf_event programs: there
+// the maps are preallocated. `preallocated` tells which it was.
+profile_bpf* load_sampler(const Options& opts, bool use_tp_btf, bool& preallocated, std::string& error) {
+  preallocated = false;
+  profile_bpf* skel = open_and_load(opts, use_tp_btf, false, error);
+  if (skel || libbpf_log_tail(50).find("preallocated") == std::string::npos) return skel;
+  preallocated = true;
+  return open_and_load(opts, use_tp_btf, true, error);
 }
 
 int on_event(void* ctx, void* data, size_t size) {
@@ -175,9 +192,9 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   Napi::Env env = info.Env();
   Options opts = parse_options(info);
   std::string btf_error, tp_error;
-  skel_ = open_and_load(opts, true, btf_error);
+  skel_ = load_sampler(opts, true, preallocated_, btf_error);
   tp_btf_ = skel_ != nullptr;
-  if (!skel_) skel_ = open_and_load(opts, false, tp_error);
+  if (!skel_) skel_ = load_sampler(opts, false, preallocated_, tp_error);
   if (!skel_) throw Napi::Error::New(env, "cannot load the CPU sampler: " + btf_error + "; with classic tracepoints: " + tp_error);
 
   __u8 one = 1;
@@ -330,6 +347,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   out.Set("cpusFailed", Napi::Number::New(env, cpus_failed_));
   out.Set("cpusLost", Napi::Number::New(env, cpus_lost_));
   out.Set("tpBtf", Napi::Boolean::New(env, tp_btf_));
+  out.Set("mapsPreallocated", Napi::Boolean::New(env, preallocated_));
   return out;
 }
 

@@ -58,6 +58,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   unsigned cpus_failed_ = 0;
   unsigned cpus_lost_ = 0;
   bool tp_btf_ = false;
+  bool preallocated_ = false;
 };
 
 }  // namespace kiln
