@@ -27,9 +27,10 @@ export interface KallsymsOptions {
 export class Kallsyms {
   /** Sorted, one per address (the first symbol listed there). */
   private keys: Float64Array = new Float64Array(0);
-  /** Name i is names[nameStart[i], nameStart[i + 1]). */
+  /** Name i is names[nameStart[i], nameStart[i] + nameLength[i]). */
   private names: Buffer = Buffer.alloc(0);
-  private nameStart: Uint32Array = new Uint32Array(1);
+  private nameStart: Uint32Array = new Uint32Array(0);
+  private nameLength: Uint16Array = new Uint16Array(0);
   /** Index into `modules`; 0 is the core kernel (''). */
   private moduleOf: Uint16Array = new Uint16Array(0);
   private modules: string[] = [''];
@@ -62,6 +63,7 @@ export class Kallsyms {
     this.keys = t.keys;
     this.names = t.names;
     this.nameStart = t.nameStart;
+    this.nameLength = t.nameLength;
     this.moduleOf = t.moduleOf;
     this.modules = t.modules;
     this.restricted = t.restricted;
@@ -107,7 +109,8 @@ export class Kallsyms {
     const mod = this.moduleOf[i] ?? 0;
     const sameRegion = i + 1 < keys.length && this.moduleOf[i + 1] === mod;
     if (key - (keys[i] ?? 0) >= (sameRegion ? MAX_GAP : MAX_TAIL)) return undefined;
-    const name = this.names.toString('latin1', this.nameStart[i], this.nameStart[i + 1]);
+    const start = this.nameStart[i] ?? 0;
+    const name = this.names.toString('latin1', start, start + (this.nameLength[i] ?? 0));
     return mod === 0 ? name : `${name} [${this.modules[mod] ?? ''}]`;
   }
 }

@@ -67,9 +67,10 @@ export interface NativeElfFile {
 export interface NativeKallsyms {
   /** Address minus the base passed in (exact doubles). */
   keys: Float64Array;
-  /** Name i is names[nameStart[i], nameStart[i + 1]) (latin1). */
+  /** Name i is names[nameStart[i], nameStart[i] + nameLength[i]) (latin1). */
   names: Buffer;
   nameStart: Uint32Array;
+  nameLength: Uint16Array;
   /** Index into modules; 0 is the core kernel (''). */
   moduleOf: Uint16Array;
   modules: string[];
