@@ -32,6 +32,10 @@ test('unknown commands and bad flags exit 2 with a clear message', async () => {
   assert.equal(await badPort.exited, 2);
   assert.match(badPort.output(), /--port must be an integer/);
 
+  const badServer = runKiln(['agent', '--server', 'localhost:4040', '--duration', '1s']);
+  assert.notEqual(await badServer.exited, 0);
+  assert.match(badServer.output(), /--server must be an http:\/\/ or https:\/\/ URL, got "localhost:4040"/);
+
   const badEnv = runKiln(['server'], { KILN_RETENTION: 'forever' });
   assert.equal(await badEnv.exited, 2);
   assert.match(badEnv.output(), /--retention: invalid duration "forever"/);

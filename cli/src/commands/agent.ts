@@ -28,8 +28,12 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
   });
   const intervalMs = values.interval as number;
   if (intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
+  const server = values.server as string | undefined;
+  if (server !== undefined && !/^https?:$/.test(URL.canParse(server) ? new URL(server).protocol : '')) {
+    throw new UsageError(`--server must be an http:// or https:// URL, got "${server}"`);
+  }
   return {
-    server: values.server as string | undefined,
+    server,
     output: values.output as string | undefined,
     frequency: values.frequency as number,
     intervalMs,
