@@ -3,6 +3,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { encodeProfile } from './pprof-encode.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -169,6 +170,6 @@ export class PprofBuilder {
 
   /** The gzipped pprof encoding. */
   async encode(startMs: number, endMs: number): Promise<Buffer> {
-    return gzipAsync(this.profile(startMs, endMs).encode());
+    return gzipAsync(encodeProfile(this.profile(startMs, endMs)));
   }
 }
