@@ -23,19 +23,39 @@ function read(path: string): string | undefined {
   }
 }
 
-/** OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (`service.name`, `service.version`) of an environment. */
+/** The value of `name` in a NUL-separated environment block, or undefined. */
+function envValue(environ: string, name: string): string | undefined {
+  const key = `${name}=`;
+  // The first definition, as getenv() returns it.
+  for (let at = environ.indexOf(key); at !== -1; at = environ.indexOf(key, at + 1)) {
+    if (at === 0 || environ.charCodeAt(at - 1) === 0) {
+      const end = environ.indexOf('\0', at);
+      return environ.slice(at + key.length, end === -1 ? environ.length : end);
+    }
+  }
+  return undefined;
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES values are percent-encoded; a malformed one is taken as written. */
+function percentDecoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (`service.name`, `service.version`) of an
+ * environment. Looked up, not parsed whole: a process's environment is often kilobytes.
+ */
 export function otelResource(environ: string): { name?: string; version?: string } {
-  const env = new Map<string, string>();
-  for (const entry of environ.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
-  }
   const attrs = new Map<string, string>();
-  for (const pair of (env.get('OTEL_RESOURCE_ATTRIBUTES') ?? '').split(',')) {
+  for (const pair of (envValue(environ, 'OTEL_RESOURCE_ATTRIBUTES') ?? '').split(',')) {
     const eq = pair.indexOf('=');
-    if (eq > 0) attrs.set(decodeURIComponent(pair.slice(0, eq).trim()), decodeURIComponent(pair.slice(eq + 1).trim()));
+    if (eq > 0) attrs.set(percentDecoded(pair.slice(0, eq).trim()), percentDecoded(pair.slice(eq + 1).trim()));
   }
-  const name = env.get('OTEL_SERVICE_NAME') || attrs.get('service.name') || undefined;
+  const name = envValue(environ, 'OTEL_SERVICE_NAME') || attrs.get('service.name') || undefined;
   const version = attrs.get('service.version') || undefined;
   return { name, version };
 }
