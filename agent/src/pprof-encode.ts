@@ -1,8 +1,8 @@
-// Serializes a pprof-format Profile to the same bytes as its own encode(), about an order of
-// magnitude cheaper: pprof-format allocates an array for every number it measures or writes
-// (12 MB of garbage for a 45 KB profile in the agent, whose code never leaves V8's baseline
-// tier), this walks the message twice (sizes, then bytes) into one buffer and allocates nothing
-// else. The field order and the omission of zero fields follow pprof-format exactly.
+// Serializes a pprof-format Profile to the same bytes as its own encode(), ~3× faster in the
+// agent (whose code never leaves V8's baseline tier) and without garbage: pprof-format allocates
+// an array for every number it measures or writes (12 MB for a 45 KB profile); this walks the
+// message twice (sizes, then bytes) into one buffer. Field order and the omission of zero fields
+// follow pprof-format exactly.
 import type { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, ValueType } from 'pprof-format';
 
 type Numeric = number | bigint;
