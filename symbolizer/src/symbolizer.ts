@@ -330,6 +330,10 @@ export class Symbolizer {
   private snapshotFor(pid: number, generation: number | undefined): Snapshot | undefined {
     const snap = this.snapshots.get(pid);
     if (snap !== undefined && snap.generation === generation) return snap;
+    // An earlier generation than the one captured: the process has exec'd since, and the maps of
+    // that image are gone. Reading /proc now would describe the new image, and would replace
+    // (or, once the process is gone, drop) the snapshot its later samples need.
+    if (snap?.generation !== undefined && generation !== undefined && generation < snap.generation) return undefined;
     return this.takeSnapshot(pid, generation, undefined);
   }
 

@@ -569,6 +569,23 @@ describe('symbolizer: failures become [unknown] and are counted', () => {
     assert.equal(s.stats().unknownFrames, 2);
   });
 
+  test('samples from before an exec do not cost the process its snapshot after the exec, even once it has exited', async () => {
+    // The agent captures a process at the event for its newest generation; a sample taken between
+    // fork and exec carries the older one, whose image is gone.
+    const r = await start(bin.c, ['wait']);
+    const vaddrs = sample(functions(bin.c), 13);
+    const addrs = toProcess(r.pid, bin.c, vaddrs);
+    const truth = addr2line(bin.c, vaddrs).map((x) => x.names);
+    const s = new Symbolizer();
+    assert.equal(s.snapshotProcess(r.pid, 1), true);
+    stop(r);
+    await new Promise((res) => setTimeout(res, 100));
+    const before = s.symbolizeUser(r.pid, [0x401000, 0x7f0000001234], 0);
+    assert.deepEqual(before.map((u) => u.frames[0]?.name), ['[unknown] 0x401000', '[unknown] 0x7f0000001234']);
+    const after = s.symbolizeUser(r.pid, addrs, 1, false);
+    assert.deepEqual(after.map((u) => u.frames.map((f) => f.name)), truth);
+  });
+
   test('the binary replaced on disk (rename) while the process runs: still the original, through map_files', async (t) => {
     const dir = join(work, 'replace');
     mkdirSync(dir, { recursive: true });
