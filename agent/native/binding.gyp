@@ -6,7 +6,8 @@
         "src/addon.cc",
         "src/libbpf_log.cc",
         "src/doctor.cc",
-        "src/bpf_session.cc"
+        "src/bpf_session.cc",
+        "src/event_watch.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

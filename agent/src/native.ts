@@ -49,6 +49,8 @@ export interface NativeBpfSession {
   drain(): RawDrain;
   /** Records of `struct process_event` (bpf/profile.h). */
   pollEvents(): ArrayBuffer;
+  /** Calls `callback` `delayMs` after process events arrive, at most once per `delayMs`; it should call pollEvents(). */
+  watchEvents(callback: () => void, delayMs: number): void;
   stats(): SessionStats;
   stop(): void;
   close(): void;

@@ -33,7 +33,6 @@ export class Profiler {
   #exited = new Set<number>();
   readonly #opts: ProfilerOptions;
   readonly #node: string;
-  readonly #eventTimer: NodeJS.Timeout;
 
   constructor(opts: ProfilerOptions) {
     this.#opts = opts;
@@ -44,10 +43,17 @@ export class Profiler {
       // Half an interval: timers drift, and a dlopen is still seen in the next interval.
       mapsRefreshMs: opts.intervalMs !== undefined ? Math.max(1000, opts.intervalMs / 2) : undefined,
     });
-    // Capture a new process within ~250 ms of its first sample, so one that lives a second
-    // is still symbolized after it exits.
-    this.#eventTimer = setInterval(() => this.#handleEvents(), 250);
-    this.#eventTimer.unref();
+    // Capture a new process ~250 ms after its first sample or exec, so one that lives a second
+    // is still symbolized after it exits, and one that just exec'd has mapped its libraries.
+    // Event-driven: a timer polling the ring every 250 ms cost more than everything else the
+    // agent does between drains.
+    this.#sampler.watchEvents(() => {
+      try {
+        this.#handleEvents();
+      } catch (err) {
+        opts.logger.error({ err }, 'cannot read process events');
+      }
+    }, 250);
   }
 
   #capture(pid: number, generation: number): ProcessInfo {
@@ -188,7 +194,6 @@ export class Profiler {
 
   /** Stops sampling and drains both map generations into `builder`. */
   stop(builder: PprofBuilder): number {
-    clearInterval(this.#eventTimer);
     this.#sampler.stop();
     const added = this.collect(builder) + this.collect(builder);
     return added;
@@ -199,7 +204,6 @@ export class Profiler {
   }
 
   close(): void {
-    clearInterval(this.#eventTimer);
     this.#sampler.close();
   }
 }

@@ -55,6 +55,11 @@ export class CpuSampler {
     return out;
   }
 
+  /** Calls `callback` `delayMs` after process events arrive (then read them with events()); the loop sleeps while none do. */
+  watchEvents(callback: () => void, delayMs: number): void {
+    this.#session.watchEvents(callback, delayMs);
+  }
+
   stats(): SessionStats {
     return this.#session.stats();
   }

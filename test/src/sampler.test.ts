@@ -1,10 +1,11 @@
 // The kernel counts every sample it takes; everything counted must reach the profile, even
 // with drains every second while CPUs are busy (the alternating map generations at work).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { test } from 'node:test';
-import { CpuSampler } from '@kiln/agent/dist/sampler.js';
+import { CpuSampler, type ProcessEvent } from '@kiln/agent/dist/sampler.js';
 import { runKiln, tempDir } from './lib/kiln.js';
 import { readPprof, valueIndex } from './lib/pprof.js';
 import { buildWorkloads, startWorkload, stopAll } from './lib/workloads.js';
@@ -108,6 +109,43 @@ test('full maps: samples and stacks that do not fit their maps are counted, noth
     } finally {
       sampler.close();
     }
+  }
+});
+
+test('process events reach watchEvents() after its delay, at most once per delay, and nothing runs while none arrive', async () => {
+  assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
+  // Sleeps (never sampled: no event), burns CPU (first sample: new), execs (exec), exits (exit).
+  const child = spawn('/bin/sh', ['-c', 'sleep 1; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec /bin/sh -c "i=0; while [ \\$i -lt 100000 ]; do i=\\$((i+1)); done"'], { stdio: 'ignore' });
+  const startedAt = performance.now();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const sampler = new CpuSampler({ frequency: 999, pids: [child.pid!], includeIdle: false });
+  const delayMs = 300;
+  const calls: Array<{ at: number; events: ProcessEvent[] }> = [];
+  let closedInCallback = false;
+  try {
+    sampler.watchEvents(() => {
+      const events = sampler.events();
+      calls.push({ at: performance.now() - startedAt, events });
+      if (events.some((e) => e.kind === 'exit')) {
+        sampler.close(); // from inside the callback: nothing may run on a closed session afterwards
+        closedInCallback = true;
+      }
+    }, delayMs);
+    await exited;
+    const deadline = Date.now() + 3000;
+    while (!closedInCallback && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 2 * delayMs));
+    const events = calls.flatMap((c) => c.events.map((e) => `${e.kind}:${e.pid}:${e.generation}`));
+    console.log(`callbacks at ${calls.map((c) => `${c.at.toFixed(0)} ms`).join(', ')}: ${events.join(' ')}`);
+    assert.deepEqual(events, [`new:${child.pid}:0`, `exec:${child.pid}:1`, `exit:${child.pid}:1`]);
+    // Nothing arrives while the child sleeps its first second, so nothing runs; then the first sample,
+    // at 1 s or later, is delivered no sooner than the delay.
+    assert.ok(calls[0]!.at >= 1000 + delayMs - 5, `first callback at ${calls[0]!.at} ms`);
+    for (let i = 1; i < calls.length; i++) assert.ok(calls[i]!.at - calls[i - 1]!.at >= delayMs - 5, 'at most one callback per delay');
+    assert.ok(closedInCallback);
+  } finally {
+    child.kill('SIGKILL');
+    sampler.close();
   }
 });
 

@@ -182,6 +182,7 @@ Napi::Function BpfSession::Define(Napi::Env env) {
                      {
                          InstanceMethod<&BpfSession::Drain>("drain"),
                          InstanceMethod<&BpfSession::PollEvents>("pollEvents"),
+                         InstanceMethod<&BpfSession::WatchEvents>("watchEvents"),
                          InstanceMethod<&BpfSession::Stats>("stats"),
                          InstanceMethod<&BpfSession::Stop>("stop"),
                          InstanceMethod<&BpfSession::Close>("close"),
@@ -285,6 +286,8 @@ void BpfSession::stop_sampling() {
 
 void BpfSession::destroy() {
   stop_sampling();
+  watch_.reset();
+  on_events_.Reset();
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
   if (skel_) profile_bpf__destroy(skel_);
@@ -327,6 +330,34 @@ Napi::Value BpfSession::PollEvents(const Napi::CallbackInfo& info) {
   int n = ring_buffer__consume(ring_);
   if (n < 0) throw Napi::Error::New(env, libbpf_error("consume process events", n));
   return to_array_buffer(env, std::move(events_));
+}
+
+// watchEvents(callback, delayMs): calls `callback` delayMs after process events arrive (it is
+// expected to call pollEvents()), at most once per delayMs; nothing runs while none arrive.
+Napi::Value BpfSession::WatchEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!skel_ || !ring_) throw Napi::Error::New(env, "BpfSession is closed");
+  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "watchEvents(callback, delayMs)");
+  const double delay = info[1].As<Napi::Number>().DoubleValue();
+  if (!(delay >= 0 && delay <= 60000)) throw Napi::RangeError::New(env, "watchEvents: delayMs must be in [0, 60000]");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "watchEvents: no event loop");
+  watch_.reset();
+  on_events_ = Napi::Persistent(info[0].As<Napi::Function>());
+  try {
+    watch_ = std::make_unique<EventWatch>(loop, ring_buffer__epoll_fd(ring_), static_cast<uint64_t>(delay), [this]() {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      try {
+        on_events_.MakeCallback(Value(), {});
+      } catch (const Napi::Error& e) {
+        napi_fatal_exception(env, e.Value());
+      }
+    });
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return env.Undefined();
 }
 
 Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {

@@ -5,6 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include "event_watch.h"
+
 struct profile_bpf;
 struct bpf_link;
 struct ring_buffer;
@@ -22,6 +24,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
  private:
   Napi::Value Drain(const Napi::CallbackInfo& info);
   Napi::Value PollEvents(const Napi::CallbackInfo& info);
+  Napi::Value WatchEvents(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -52,6 +55,9 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   bool sampling_ = false;
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
+  // Calls the JS callback of watchEvents() when process events wait in the ring.
+  std::unique_ptr<EventWatch> watch_;
+  Napi::FunctionReference on_events_;
   std::vector<unsigned char> scratch_keys_, scratch_values_;
   // CPUs that had a sampler when sampling stopped, for the final stats.
   unsigned cpus_at_stop_ = 0;
