@@ -39,6 +39,12 @@ interface LocationEntry {
   next: LocationEntry | undefined;
 }
 
+interface LabelSet {
+  key: string;
+  /** Shared by every sample with these labels: nothing changes a sample's labels once added. */
+  labels: Label[];
+}
+
 function sameFrames(a: readonly SourceFrame[], b: readonly SourceFrame[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
@@ -56,6 +62,7 @@ export class PprofBuilder {
   /** Mapping ids by the symbolizer's mapping objects, which it reuses: no key string per address. */
   readonly #mappingIds = new WeakMap<MappingRef, number>();
   readonly #samples = new Map<string, Sample>();
+  readonly #labelSets = new WeakMap<ReadonlyArray<readonly [string, string]>, LabelSet>();
   readonly #periodNs: number;
   #totalCount = 0;
 
@@ -133,7 +140,8 @@ export class PprofBuilder {
 
   /** Adds `count` samples of a stack (location ids leaf first) with string labels. */
   addSample(locationIds: number[], labels: ReadonlyArray<readonly [string, string]>, count: number): void {
-    const key = `${locationIds.join(',')}|${labels.map(([k, v]) => `${k}=${v}`).join('\0')}`;
+    const labelSet = this.#labelSet(labels);
+    const key = `${locationIds.join(',')}|${labelSet.key}`;
     this.#totalCount += count;
     const existing = this.#samples.get(key);
     if (existing !== undefined) {
@@ -146,9 +154,22 @@ export class PprofBuilder {
       new Sample({
         locationId: locationIds,
         value: [count * this.#periodNs, count],
-        label: labels.filter(([, v]) => v !== '').map(([k, v]) => new Label({ key: this.#strings.dedup(k), str: this.#strings.dedup(v) })),
+        label: labelSet.labels,
       }),
     );
+  }
+
+  /** The key and pprof labels of a label list, derived once per list (callers reuse theirs). */
+  #labelSet(labels: ReadonlyArray<readonly [string, string]>): LabelSet {
+    let set = this.#labelSets.get(labels);
+    if (set === undefined) {
+      set = {
+        key: labels.map(([k, v]) => `${k}=${v}`).join('\0'),
+        labels: labels.filter(([, v]) => v !== '').map(([k, v]) => new Label({ key: this.#strings.dedup(k), str: this.#strings.dedup(v) })),
+      };
+      this.#labelSets.set(labels, set);
+    }
+    return set;
   }
 
   profile(startMs: number, endMs: number): Profile {

@@ -31,6 +31,7 @@ export class Profiler {
   readonly #processes = new Map<number, Map<number, ProcessInfo>>();
   /** Processes that exited: forgotten after the drain that follows their exit. */
   #exited = new Set<number>();
+  readonly #labelsOf = new WeakMap<ProcessInfo, ReadonlyArray<readonly [string, string]>>();
   readonly #opts: ProfilerOptions;
   readonly #node: string;
 
@@ -101,7 +102,8 @@ export class Profiler {
   }
 
   #addSamples({ samples, stacks }: Drained, builder: PprofBuilder): number {
-    const user = this.#userLocations(samples, stacks, builder);
+    const keys = Array.from({ length: samples.length }, (_, i) => userKey(samples, i));
+    const user = this.#userLocations(samples, keys, stacks, builder);
     const kernelFrames = new Map<bigint, number[]>();
     let added = 0;
     for (let i = 0; i < samples.length; i++) {
@@ -116,7 +118,7 @@ export class Profiler {
         kernelFrames.set(kHash, kernel);
       }
       const count = samples.count[i]!;
-      builder.addSample([...kernel, ...(user.get(userKey(samples, i)) ?? [])], this.#labels(info), count);
+      builder.addSample(kernel.concat(user.get(keys[i]!) ?? []), this.#labels(info), count);
       added += count;
     }
     return added;
@@ -133,11 +135,11 @@ export class Profiler {
   }
 
   /** Location ids of every distinct user stack in the batch, symbolized with one call per process. */
-  #userLocations(samples: SampleBatch, stacks: StackTable, builder: PprofBuilder): Map<string, number[]> {
+  #userLocations(samples: SampleBatch, keys: string[], stacks: StackTable, builder: PprofBuilder): Map<string, number[]> {
     const out = new Map<string, number[]>();
     const byProcess = new Map<string, { pid: number; generation: number; keys: string[]; stacks: BigUint64Array[] }>();
     for (let i = 0; i < samples.length; i++) {
-      const key = userKey(samples, i);
+      const key = keys[i]!;
       if (out.has(key)) continue;
       const frames = stacks.get(samples.userStack[i]!);
       if (frames === undefined || frames.length === 0) {
@@ -180,16 +182,22 @@ export class Profiler {
     return out;
   }
 
-  #labels(info: ProcessInfo): Array<[string, string]> {
-    return [
-      ['service', info.service],
-      ['version', info.version],
-      ['node', this.#node],
-      ['pid', String(info.pid)],
-      ['comm', info.comm],
-      ['exe', info.exe],
-      ['container_id', info.containerId],
-    ];
+  /** The same array for a process every time: the builder caches what it derives from it. */
+  #labels(info: ProcessInfo): ReadonlyArray<readonly [string, string]> {
+    let labels = this.#labelsOf.get(info);
+    if (labels === undefined) {
+      labels = [
+        ['service', info.service],
+        ['version', info.version],
+        ['node', this.#node],
+        ['pid', String(info.pid)],
+        ['comm', info.comm],
+        ['exe', info.exe],
+        ['container_id', info.containerId],
+      ];
+      this.#labelsOf.set(info, labels);
+    }
+    return labels;
   }
 
   /** Stops sampling and drains both map generations into `builder`. */
