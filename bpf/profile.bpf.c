@@ -3,6 +3,7 @@
 // samples are counted in the kernel in one of two map generations, selected by
 // `active`, so the agent drains one while the other fills.
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "profile.h"
@@ -85,6 +86,17 @@ static __always_inline bool wanted(__u32 tgid)
 	if (tgid == 0 && !include_idle)
 		return false;
 	return !filter_pids || bpf_map_lookup_elem(&pids, &tgid);
+}
+
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+
+/* A task that is exiting can still be sampled after sched_process_exit forgot its process: it
+ * must not make the process new again (an entry and a capture that no exit would ever clear). */
+static __always_inline bool exiting(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, flags) & PF_EXITING;
 }
 
 static __always_inline void emit(__u32 kind, __u32 tgid, __u32 generation)
@@ -178,7 +190,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	proc = bpf_map_lookup_elem(&processes, &key.tgid);
 	if (proc) {
 		key.generation = proc->generation;
-	} else {
+	} else if (!exiting()) {
 		struct process fresh = {};
 		bpf_map_update_elem(&processes, &key.tgid, &fresh, BPF_NOEXIST);
 		emit(PROCESS_NEW, key.tgid, 0);

@@ -85,7 +85,7 @@ export class Profiler {
     const exited = this.#exited;
     this.#exited = new Set();
     const t2 = performance.now();
-    const added = this.#addSamples(drained, builder);
+    const added = this.#addSamples(drained, builder, exited);
     const t3 = performance.now();
     for (const pid of exited) this.#forget(pid);
     this.#opts.metrics?.observeDrain((t3 - t1) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
@@ -101,7 +101,8 @@ export class Profiler {
     this.#symbolizer.forgetProcess(pid);
   }
 
-  #addSamples({ samples, stacks }: Drained, builder: PprofBuilder): number {
+  /** Processes first met here that are already gone join `exited`: no exit event will forget them. */
+  #addSamples({ samples, stacks }: Drained, builder: PprofBuilder, exited: Set<number>): number {
     const keys = Array.from({ length: samples.length }, (_, i) => userKey(samples, i));
     const user = this.#userLocations(samples, keys, stacks, builder);
     const kernelFrames = new Map<bigint, number[]>();
@@ -109,7 +110,11 @@ export class Profiler {
     for (let i = 0; i < samples.length; i++) {
       const pid = samples.tgid[i]!;
       const generation = samples.generation[i]!;
-      const info = this.#processes.get(pid)?.get(generation) ?? this.#capture(pid, generation);
+      let info = this.#processes.get(pid)?.get(generation);
+      if (info === undefined) {
+        info = this.#capture(pid, generation);
+        if (info.unreadable) exited.add(pid);
+      }
 
       const kHash = samples.kernelStack[i]!;
       let kernel = kernelFrames.get(kHash);
