@@ -18,6 +18,7 @@ export class AgentMetrics {
   readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
   readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
   readonly #cpusLost = new Counter({ name: 'kiln_agent_cpu_samplers_lost_total', help: 'CPU samplers closed because CPU hotplug took their CPU offline or stopped their perf event (opened again once the CPU is online)', registers: [this.registry] });
+  readonly #processes = new Gauge({ name: 'kiln_agent_processes_tracked', help: 'processes the agent holds labels and memory maps for (forgotten at the drain after they exit)', registers: [this.registry] });
   readonly #written = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
   readonly #dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [this.registry] });
 
@@ -39,8 +40,9 @@ export class AgentMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_', eventLoopMonitoringPrecision: 1000 });
   }
 
-  observeDrain(seconds: number, session: SessionStats, symbols: SymbolizerStats): void {
+  observeDrain(seconds: number, session: SessionStats, symbols: SymbolizerStats, processes: number): void {
     this.#drain.observe(seconds);
+    this.#processes.set(processes);
     this.#advance(this.#samples, {}, session.samples);
     this.#advance(this.#lost, { reason: 'counts_map_full' }, session.countsFull);
     this.#advance(this.#lost, { reason: 'stacks_map_full' }, session.stacksFull);

@@ -16,6 +16,8 @@ export interface BpfSessionOptions {
   includeIdle: boolean;
   countsEntries?: number;
   stacksEntries?: number;
+  /** Size of the process-event ring buffer, a power of 2 (default 256 KiB: ~10,900 events). */
+  eventsBytes?: number;
 }
 
 export interface RawDrain {

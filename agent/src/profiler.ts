@@ -1,6 +1,7 @@
 // The CPU profiler: sampler → process capture → symbolization → pprof.
 import type { Logger } from 'pino';
 import { Symbolizer } from '@kiln/symbolizer';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
@@ -11,6 +12,8 @@ export interface ProfilerOptions {
   frequency: number;
   pids: number[];
   includeIdle: boolean;
+  /** The process-event ring buffer's size (tests make it small to lose events). */
+  eventsBytes?: number;
   /** The drain interval: a process's maps are re-read for an unknown address at most about once per interval. */
   intervalMs?: number;
   node?: string;
@@ -31,6 +34,7 @@ export class Profiler {
   readonly #processes = new Map<number, Map<number, ProcessInfo>>();
   /** Processes that exited: forgotten after the drain that follows their exit. */
   #exited = new Set<number>();
+  #eventsLostSwept = 0;
   readonly #labelsOf = new WeakMap<ProcessInfo, ReadonlyArray<readonly [string, string]>>();
   readonly #opts: ProfilerOptions;
   readonly #node: string;
@@ -38,7 +42,7 @@ export class Profiler {
   constructor(opts: ProfilerOptions) {
     this.#opts = opts;
     this.#node = opts.node ?? hostname();
-    this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle });
+    this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, eventsBytes: opts.eventsBytes });
     this.#symbolizer = new Symbolizer({
       logger: opts.logger,
       // Half an interval: timers drift, and a dlopen is still seen in the next interval.
@@ -84,16 +88,33 @@ export class Profiler {
     const drained = this.#sampler.drain();
     const exited = this.#exited;
     this.#exited = new Set();
+    const stats = this.#sampler.stats();
+    this.#sweepIfEventsLost(stats.eventsLost, exited);
     const t2 = performance.now();
     const added = this.#addSamples(drained, builder, exited);
     const t3 = performance.now();
     for (const pid of exited) this.#forget(pid);
-    this.#opts.metrics?.observeDrain((t3 - t1) / 1000, this.#sampler.stats(), this.#symbolizer.stats());
+    this.#opts.metrics?.observeDrain((t3 - t1) / 1000, stats, this.#symbolizer.stats(), this.#processes.size);
     this.#opts.logger.debug(
-      { rows: drained.samples.length, stacks: drained.stacks.size, samples: added, eventsMs: t1 - t0, drainMs: t2 - t1, symbolizeAndBuildMs: t3 - t2 },
+      { rows: drained.samples.length, stacks: drained.stacks.size, samples: added, processes: this.#processes.size, eventsMs: t1 - t0, drainMs: t2 - t1, symbolizeAndBuildMs: t3 - t2 },
       'interval collected',
     );
     return added;
+  }
+
+  /** The processes the agent holds labels and maps for (exited ones are forgotten at the next drain). */
+  trackedPids(): number[] {
+    return [...this.#processes.keys()];
+  }
+
+  /**
+   * When the ring buffer overflowed, exit events were lost with the rest: processes no longer in
+   * /proc join `exited`, or they would be held forever.
+   */
+  #sweepIfEventsLost(lost: number, exited: Set<number>): void {
+    if (lost === this.#eventsLostSwept) return;
+    this.#eventsLostSwept = lost;
+    for (const pid of this.#processes.keys()) if (!existsSync(`/proc/${pid}`)) exited.add(pid);
   }
 
   #forget(pid: number): void {

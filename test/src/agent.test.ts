@@ -442,10 +442,11 @@ describe('kiln agent on the whole host: short-lived processes and bad input (16 
         problems.push(`frames were marked [unknown] but kiln_agent_symbolize_errors_total did not grow (${before} → ${last})`);
       }
       // A labelled counter with no series yet shows only its # HELP / # TYPE lines.
-      for (const name of ['kiln_agent_samples_total', 'kiln_agent_samples_lost_total', 'kiln_agent_unknown_frames_ratio']) {
+      for (const name of ['kiln_agent_samples_total', 'kiln_agent_samples_lost_total', 'kiln_agent_unknown_frames_ratio', 'kiln_agent_processes_tracked']) {
         if (!new RegExp(`^(# (HELP|TYPE) )?${name}\\b`, 'm').test(metrics.last)) problems.push(`/metrics does not expose ${name}`);
       }
       if (!((metricSum(metrics.last, 'kiln_agent_samples_total') ?? 0) > 0)) problems.push('kiln_agent_samples_total did not count samples');
+      if (!((metricSum(metrics.last, 'kiln_agent_processes_tracked') ?? 0) > 0)) problems.push('kiln_agent_processes_tracked holds no process');
     }
     assert.deepEqual(problems, [], problems.join('\n'));
   });

@@ -32,6 +32,7 @@ struct Options {
   bool include_idle = false;
   unsigned counts_entries = 16384;
   unsigned stacks_entries = 8192;
+  unsigned events_bytes = 256 * 1024;
 };
 
 Options parse_options(const Napi::CallbackInfo& info) {
@@ -52,6 +53,8 @@ Options parse_options(const Napi::CallbackInfo& info) {
   uint_field("frequency", opts.frequency, 1, 999);
   uint_field("countsEntries", opts.counts_entries, 64, 1u << 22);
   uint_field("stacksEntries", opts.stacks_entries, 64, 1u << 20);
+  uint_field("eventsBytes", opts.events_bytes, 4096, 1u << 30);
+  if (opts.events_bytes & (opts.events_bytes - 1)) throw Napi::RangeError::New(env, "BpfSession: eventsBytes must be a power of 2");
   Napi::Value idle = o.Get("includeIdle");
   opts.include_idle = idle.IsBoolean() && idle.As<Napi::Boolean>().Value();
   Napi::Value pids = o.Get("pids");
@@ -82,6 +85,7 @@ profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, bool prealloc, 
   bpf_map__set_max_entries(skel->maps.counts1, opts.counts_entries);
   bpf_map__set_max_entries(skel->maps.stacks0, opts.stacks_entries);
   bpf_map__set_max_entries(skel->maps.stacks1, opts.stacks_entries);
+  bpf_map__set_max_entries(skel->maps.events, opts.events_bytes);
   if (!prealloc) {
     for (bpf_map* m : {skel->maps.counts0, skel->maps.counts1, skel->maps.stacks0, skel->maps.stacks1}) {
       bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
