@@ -1,6 +1,5 @@
 #include "event_watch.h"
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
