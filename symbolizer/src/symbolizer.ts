@@ -63,7 +63,9 @@ export interface SymbolizerOptions {
 
 /**
  * What `errorsByKind` counts:
- * - `proc-unreadable`: /proc/<pid>/maps could not be read (no such process, permission).
+ * - `process-gone`: the process exited before its /proc/<pid>/maps was read (it lived shorter than
+ *   the agent's first look at it): routine under process churn, so logged at debug level only.
+ * - `proc-unreadable`: /proc/<pid>/maps exists but could not be read (permission, …).
  * - `file-unreadable`: a mapped file could be opened neither through map_files nor through the process's root.
  * - `file-replaced`: the path now names another file than the one mapped (deleted, replaced, another mount namespace's view).
  * - `file-changed`: the file was modified in place after it was opened (size or mtime changed).
@@ -76,6 +78,7 @@ export interface SymbolizerOptions {
  * - `internal`: an unexpected exception (a bug); the whole batch became unknown.
  */
 export type SymbolizerErrorKind =
+  | 'process-gone'
   | 'proc-unreadable'
   | 'file-unreadable'
   | 'file-replaced'
@@ -270,7 +273,7 @@ export class Symbolizer {
     if (this.log !== undefined) {
       const msg = `symbolizer: ${kind}`;
       const fields = { kind, err, ...detail };
-      if (first) this.log.warn(fields, msg);
+      if (first && kind !== 'process-gone') this.log.warn(fields, msg);
       else this.log.debug(fields, msg);
     }
   }
@@ -283,7 +286,8 @@ export class Symbolizer {
     try {
       text = readFileSync(`${dir}/maps`, 'utf8');
     } catch (err) {
-      this.error('proc-unreadable', err, { pid });
+      const code = (err as NodeJS.ErrnoException).code;
+      this.error(code === 'ENOENT' || code === 'ESRCH' ? 'process-gone' : 'proc-unreadable', err, { pid });
       if (previous === undefined) this.snapshots.delete(pid);
       return undefined;
     }

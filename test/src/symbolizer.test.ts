@@ -560,13 +560,27 @@ describe('symbolizer: failures become [unknown] and are counted', () => {
   test('a pid that does not exist: snapshotProcess returns false, frames are unknown, nothing throws', () => {
     const s = new Symbolizer();
     assert.equal(s.snapshotProcess(2147483647), false);
-    assert.equal(s.stats().errorsByKind['proc-unreadable'], 1);
+    assert.deepEqual(s.stats().errorsByKind, { 'process-gone': 1 }, 'a process that is gone is not an unreadable /proc');
     const got = s.symbolizeUser(2147483647, [0x401000, 0x7f0000001234]);
     assert.deepEqual(
       got.map((u) => u.frames),
       [[{ name: '[unknown] 0x401000', inlined: false }], [{ name: '[unknown] 0x7f0000001234', inlined: false }]],
     );
     assert.equal(s.stats().unknownFrames, 2);
+  });
+
+  test('a /proc/<pid>/maps that exists but cannot be read is counted as proc-unreadable', () => {
+    // A directory where the file should be: the read fails with EISDIR, not ENOENT.
+    const proc = mkdtempSync(join(tmpdir(), 'kiln-proc-'));
+    try {
+      mkdirSync(join(proc, '4242', 'maps'), { recursive: true });
+      const s = new Symbolizer({ procRoot: proc });
+      assert.equal(s.snapshotProcess(4242), false);
+      assert.deepEqual(s.stats().errorsByKind, { 'proc-unreadable': 1 });
+      assert.deepEqual(s.symbolizeUser(4242, [0x401000])[0]?.frames, [{ name: '[unknown] 0x401000', inlined: false }]);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
   });
 
   test('samples from before an exec do not cost the process its snapshot after the exec, even once it has exited', async () => {
