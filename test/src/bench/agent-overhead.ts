@@ -3,6 +3,7 @@
 //
 //   sudo node test/dist/bench/agent-overhead.js [--seconds 60] [--frequencies 19,99]
 //        [--busy N] [--idle N] [--sleepers N] [--work-threads K] [--no-perf] [--json]
+//   sudo node test/dist/bench/agent-overhead.js --interleaved PAIRS [--seconds 30] [--frequencies 99]
 //
 // It loads the machine with `--busy` CPU burners (fixed_work --forever; default one
 // per CPU), `--idle` processes that wake every 10 ms (fixed_work --idle) and
@@ -16,6 +17,10 @@
 // that rate once the first interval is done (what a long-running agent costs: the
 // first interval reads kallsyms and the debug info of every binary it meets);
 // peak RSS is VmHWM polled from /proc.
+//
+// --interleaved PAIRS measures only the workload slowdown, against drift: PAIRS pairs of
+// `--seconds` windows, one without a profiler and one with the agent at the highest of
+// `--frequencies` (its start-up left out), alternating; every run of both kinds pooled.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -33,10 +38,12 @@ interface Options {
   workThreads: number;
   perf: boolean;
   json: boolean;
+  /** Interleaved slowdown pairs; 0: the windows above. */
+  pairs: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 60, frequencies: [19, 99], busy: cpus().length, idle: 25, sleepers: 25, workThreads: 1, perf: true, json: false };
+  const o: Options = { seconds: 60, frequencies: [19, 99], busy: cpus().length, idle: 25, sleepers: 25, workThreads: 1, perf: true, json: false, pairs: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -52,8 +59,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--work-threads') o.workThreads = Number(next());
     else if (a === '--no-perf') o.perf = false;
     else if (a === '--json') o.json = true;
+    else if (a === '--interleaved') o.pairs = Number(next());
     else if (a === '--help') {
-      process.stdout.write('usage: node test/dist/bench/agent-overhead.js [--seconds 60] [--frequencies 19,99] [--busy N] [--idle N] [--sleepers N] [--work-threads K] [--no-perf] [--json]\n');
+      process.stdout.write(
+        'usage: node test/dist/bench/agent-overhead.js [--seconds 60] [--frequencies 19,99] [--busy N] [--idle N] [--sleepers N] [--work-threads K] [--no-perf] [--json]\n' +
+          '       node test/dist/bench/agent-overhead.js --interleaved PAIRS [--seconds S] [--frequencies F] …   (workload slowdown only)\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
   }
@@ -211,6 +222,9 @@ function runProfiler(label: string, argv: string[], readyMarker?: string): { rea
 
 interface WorkStats {
   runs: number;
+  /** Every run, for pooling. */
+  walls: number[];
+  cpusMs: number[];
   wallMs: number;
   cpuMs: number;
   /** Standard errors of the means. */
@@ -228,13 +242,17 @@ async function workWhile(iterations: number, threads: number, running: () => boo
     walls.push(r.wall_ms);
     cpusMs.push(r.cpu_ms);
   }
+  return workStats(walls, cpusMs);
+}
+
+function workStats(walls: number[], cpusMs: number[]): WorkStats {
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
   const sem = (a: number[]) => {
     if (a.length < 2) return NaN;
     const m = mean(a);
     return Math.sqrt(a.reduce((acc, x) => acc + (x - m) ** 2, 0) / (a.length - 1) / a.length);
   };
-  return { runs: walls.length, wallMs: mean(walls), cpuMs: mean(cpusMs), wallSem: sem(walls), cpuSem: sem(cpusMs) };
+  return { runs: walls.length, walls, cpusMs, wallMs: mean(walls), cpuMs: mean(cpusMs), wallSem: sem(walls), cpuSem: sem(cpusMs) };
 }
 
 function fixedWork(iterations: number, threads: number): Promise<{ wall_ms: number; cpu_ms: number }> {
@@ -276,11 +294,17 @@ async function main(): Promise<void> {
   const probe = await fixedWork(50_000_000, 1);
   const iterations = Math.max(1_000_000, Math.round((50_000_000 * 1000) / probe.cpu_ms));
   log(`fixed_work: ${iterations} iterations × ${o.workThreads} thread(s) per run`);
+  if (o.pairs > 0) {
+    await interleaved(o, iterations, dir);
+    cleanup();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
 
   const rows: Row[] = [];
   const offWindow = async (label: string) => {
     const end = Date.now() + o.seconds * 1000;
-    rows.push({ config: label, work: await workWhile(iterations, o.workThreads, () => Date.now() < end) });
+    rows.push({ config: label, work: await workWhile(iterations, o.workThreads, until(end)) });
     log(`${label}: ${JSON.stringify(rows.at(-1)!.work)}`);
   };
 
@@ -360,6 +384,44 @@ async function main(): Promise<void> {
         `wall time on a fully loaded machine also carries the profiler's competition for CPU and much scheduling noise.\n\n${table}\n`,
     );
   }
+}
+
+const until = (end: number) => () => Date.now() < end;
+
+/** The workload slowdown from alternating windows without and with the agent, all runs pooled. */
+async function interleaved(o: Options, iterations: number, dir: string): Promise<void> {
+  const frequency = Math.max(...o.frequencies);
+  const off: WorkStats[] = [];
+  const on: WorkStats[] = [];
+  for (let i = 1; i <= o.pairs; i++) {
+    off.push(await workWhile(iterations, o.workThreads, until(Date.now() + o.seconds * 1000)));
+    const { ready, result } = runProfiler(
+      `kiln agent ${frequency} Hz`,
+      [process.execPath, kilnBin, 'agent', '--output', join(dir, 'pair.pb.gz'), '--duration', `${o.seconds + 4}s`, '--frequency', String(frequency)],
+      '"msg":"agent started"',
+    );
+    await ready;
+    on.push(await workWhile(iterations, o.workThreads, until(Date.now() + o.seconds * 1000)));
+    const p = await result;
+    if (p.exitCode !== 0) throw new Error(`kiln agent exited ${p.exitCode}:\n${p.output}`);
+    log(`pair ${i}/${o.pairs}: wall ${off.at(-1)!.wallMs.toFixed(1)} → ${on.at(-1)!.wallMs.toFixed(1)} ms, CPU ${off.at(-1)!.cpuMs.toFixed(1)} → ${on.at(-1)!.cpuMs.toFixed(1)} ms per run`);
+  }
+  const pool = (w: WorkStats[]) => workStats(w.flatMap((x) => x.walls), w.flatMap((x) => x.cpusMs));
+  const a = pool(off);
+  const b = pool(on);
+  const slowdown = (x: number, y: number, sx: number, sy: number) => `${((y / x - 1) * 100).toFixed(2)}% ± ${((Math.sqrt(sx ** 2 + sy ** 2) / x) * 100).toFixed(2)}%`;
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ options: o, iterations, frequency, off: { ...a, walls: undefined, cpusMs: undefined }, on: { ...b, walls: undefined, cpusMs: undefined } }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(
+    `\nworkload slowdown, interleaved: ${o.pairs} pairs of ${o.seconds} s windows, kiln agent at ${frequency} Hz, ${cpus().length} CPUs, ` +
+      `load ${o.busy} busy + ${o.idle} idle + ${o.sleepers} sleeping processes (target, issue 3: ≤ 1%; ± is one standard error)\n\n` +
+      '| | fixed_work runs | wall ms/run ± sem | CPU ms/run ± sem |\n|---|---:|---:|---:|\n' +
+      `| no profiler | ${a.runs} | ${a.wallMs.toFixed(1)} ± ${a.wallSem.toFixed(1)} | ${a.cpuMs.toFixed(1)} ± ${a.cpuSem.toFixed(1)} |\n` +
+      `| kiln agent | ${b.runs} | ${b.wallMs.toFixed(1)} ± ${b.wallSem.toFixed(1)} | ${b.cpuMs.toFixed(1)} ± ${b.cpuSem.toFixed(1)} |\n` +
+      `| slowdown | | ${slowdown(a.wallMs, b.wallMs, a.wallSem, b.wallSem)} | ${slowdown(a.cpuMs, b.cpuMs, a.cpuSem, b.cpuSem)} |\n`,
+  );
 }
 
 main().catch((e: unknown) => {
