@@ -3,7 +3,7 @@
 //
 //   sudo node test/dist/bench/agent-overhead.js [--seconds 60] [--frequencies 19,99]
 //        [--busy N] [--idle N] [--sleepers N] [--work-threads K] [--no-perf] [--json]
-//   sudo node test/dist/bench/agent-overhead.js --interleaved PAIRS [--seconds 30] [--frequencies 99]
+//   sudo node test/dist/bench/agent-overhead.js --interleaved PAIRS [--seconds 20] [--frequencies 99]
 //
 // It loads the machine with `--busy` CPU burners (fixed_work --forever; default one
 // per CPU), `--idle` processes that wake every 10 ms (fixed_work --idle) and
