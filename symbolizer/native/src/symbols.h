@@ -37,6 +37,7 @@ class SymbolIndex {
   struct Section {
     GElf_Addr start, end;
   };
+  static void SortByValue(std::vector<Sym>* syms);
   const Sym* Find(GElf_Addr addr, bool exact) const;
   const Section* SectionOf(GElf_Addr addr) const;
   bool BuildFromFile(Elf* elf, GElf_Addr bias);

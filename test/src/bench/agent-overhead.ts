@@ -13,7 +13,7 @@
 // fixed_work runs back to back; its cost per run (wall and CPU time) with a
 // profiler against without one is the workload slowdown. The profiler's CPU time
 // is utime+stime of it and all its children (bash `times` around it), and also
-// the steady-state rate between its start-up and its exit (/proc/<pid>/stat), and
+// the steady-state rate between its start-up and its exit (its threads' schedstat), and
 // that rate once the first interval is done (what a long-running agent costs: the
 // first interval reads kallsyms and the debug info of every binary it meets);
 // peak RSS is VmHWM polled from /proc.
@@ -21,7 +21,7 @@
 // --interleaved PAIRS measures only the workload slowdown, against drift: PAIRS pairs of
 // `--seconds` windows, one without a profiler and one with the agent at the highest of
 // `--frequencies` (its start-up left out), alternating; every run of both kinds pooled.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -73,15 +73,24 @@ function parseArgs(argv: string[]): Options {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** utime+stime of a process in seconds, or undefined once it is gone. */
+/**
+ * CPU seconds of a process's live threads, to the nanosecond (/proc/<pid>/task/<tid>/schedstat):
+ * utime+stime in /proc/<pid>/stat come in 10 ms ticks, ±15% of what the agent uses in 50 s. A
+ * thread that ended takes its time with it; neither the agent nor perf ends threads while it runs.
+ * Undefined once the process is gone.
+ */
 function procCpu(pid: number): number | undefined {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // fields after the comm: state(3) ... utime(14) stime(15), 1-based in proc(5)
-    return (Number(f[11]) + Number(f[12])) / TICK;
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended
+      }
+    }
+    return ns / 1e9;
   } catch {
     return undefined;
   }
