@@ -13,15 +13,17 @@
 // fixed_work runs back to back; its cost per run (wall and CPU time) with a
 // profiler against without one is the workload slowdown. The profiler's CPU time
 // is utime+stime of it and all its children (bash `times` around it), and also
-// the steady-state rate between its start-up and its exit (its threads' schedstat), and
-// that rate once the first interval is done (what a long-running agent costs: the
-// first interval reads kallsyms and the debug info of every binary it meets);
-// peak RSS is VmHWM polled from /proc.
+// the steady-state rate over whole 10 s intervals from its start-up to before its exit
+// (its threads' schedstat), and that rate from the end of the first interval (what a
+// long-running agent costs: the first interval reads kallsyms and the debug info of
+// every binary it meets); peak RSS is VmHWM polled from /proc. It also prints the CPU
+// time of `perf report --stdio` on perf record's file: perf record stores raw stacks
+// and symbolizes nothing, so the pair is the like-for-like cost of a symbolized profile.
 //
 // --interleaved PAIRS measures only the workload slowdown, against drift: PAIRS pairs of
 // `--seconds` windows, one without a profiler and one with the agent at the highest of
 // `--frequencies` (its start-up left out), alternating; every run of both kinds pooled.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -138,10 +140,10 @@ interface ProfilerRun {
   /** CPU seconds of the profiler and its children, whole run (bash `times`). */
   cpuTotal: number;
   wallTotal: number;
-  /** CPU seconds / wall seconds between start-up and the last poll before exit. */
+  /** CPU seconds / wall seconds over whole intervals from start-up (see wholeIntervals). */
   steadyCpu: number;
   steadyWall: number;
-  /** From `warm` (the end of the first interval) to the exit. */
+  /** The same from the end of the first interval. */
   warmCpu: number;
   warmWall: number;
   /** Peak of the summed VmHWM of the profiler's processes, MB. */
@@ -161,12 +163,12 @@ interface ProfilerRun {
 const profilerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 
 /**
- * Runs `argv` under bash so that `times` reports the CPU time of the whole process tree once it
- * ended; polls /proc meanwhile. `ready`: one second after its output first contains `readyMarker`
+ * Runs `argv` (meant to run `seconds`) under bash so that `times` reports the CPU time of the whole
+ * process tree once it ended; polls /proc meanwhile. `ready`: one second after its output first contains `readyMarker`
  * (one second after start without one); the steady-state window starts there, the "after the first
  * interval" one FIRST_INTERVAL_MS later.
  */
-function runProfiler(label: string, argv: string[], readyMarker?: string): { ready: Promise<void>; result: Promise<ProfilerRun> } {
+function runProfiler(label: string, seconds: number, argv: string[], readyMarker?: string): { ready: Promise<void>; result: Promise<ProfilerRun> } {
   const started = Date.now();
   const proc: ChildProcess = spawn('bash', ['-c', '"$@"; rc=$?; echo "@@times"; times; exit $rc', 'bash', ...argv], {
     cwd: repoRoot,
@@ -187,7 +189,6 @@ function runProfiler(label: string, argv: string[], readyMarker?: string): { rea
     (readyMarker === undefined ? Promise.resolve() : markerSeen).then(() => sleep(1000)),
     exited.then((code) => Promise.reject(new Error(`${label} exited (${code}) before it was ready:\n${out}`))),
   ]);
-  const warm = ready.then(() => sleep(FIRST_INTERVAL_MS));
   return { ready, result: measure() };
 
   async function measure(): Promise<ProfilerRun> {
@@ -195,45 +196,64 @@ function runProfiler(label: string, argv: string[], readyMarker?: string): { rea
     void exited.then(() => (done = true));
 
     let peakKb = 0;
-    let steadyStart: { t: number; cpu: number } | undefined;
-    let warmStart: { t: number; cpu: number } | undefined;
-    let lastPoll: { t: number; cpu: number } | undefined;
+    let readyAt: number | undefined;
+    void ready.then(() => (readyAt = Date.now())).catch(() => undefined);
+    const polls: { t: number; cpu: number }[] = [];
     // Children that ended are gone from /proc; keep the best CPU reading per pid.
     const lastCpu = new Map<number, number>();
-    const poll = () => {
+    while (!done) {
       const pids = descendants(proc.pid!).filter((p) => p !== proc.pid);
       for (const p of pids) {
         const c = procCpu(p);
         if (c !== undefined) lastCpu.set(p, Math.max(c, lastCpu.get(p) ?? 0));
       }
-      const kb = pids.reduce((acc, p) => acc + vmHwmKb(p), 0);
-      peakKb = Math.max(peakKb, kb);
-      return [...lastCpu.values()].reduce((a, b) => a + b, 0);
-    };
-    const steady = ready.then(() => {
-      steadyStart = { t: Date.now(), cpu: poll() };
-    });
-    void warm
-      .then(() => {
-        if (!done) warmStart = { t: Date.now(), cpu: poll() };
-      })
-      .catch(() => undefined);
-    while (!done) {
-      const cpu = poll();
-      if (!done) lastPoll = { t: Date.now(), cpu };
+      peakKb = Math.max(peakKb, pids.reduce((acc, p) => acc + vmHwmKb(p), 0));
+      const cpu = [...lastCpu.values()].reduce((a, b) => a + b, 0);
+      if (!done) polls.push({ t: Date.now(), cpu });
       await sleep(200);
     }
-    await steady.catch(() => undefined);
     const code = await exited;
     const times = out.slice(out.lastIndexOf('@@times')).split('\n')[2] ?? '';
     const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times);
     const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
-    const steadyWall = steadyStart && lastPoll ? (lastPoll.t - steadyStart.t) / 1000 : NaN;
-    const steadyCpu = steadyStart && lastPoll ? lastPoll.cpu - steadyStart.cpu : NaN;
-    const warmWall = warmStart && lastPoll ? (lastPoll.t - warmStart.t) / 1000 : NaN;
-    const warmCpu = warmStart && lastPoll ? lastPoll.cpu - warmStart.cpu : NaN;
-    return { label, cpuTotal, wallTotal: (Date.now() - started) / 1000, steadyCpu, steadyWall, warmCpu, warmWall, peakRssMb: peakKb / 1024, exitCode: code, output: out };
+    const steady = readyAt !== undefined ? wholeIntervals(polls, readyAt, started + seconds * 1000) : undefined;
+    const warm = readyAt !== undefined ? wholeIntervals(polls, readyAt + FIRST_INTERVAL_MS, started + seconds * 1000) : undefined;
+    return {
+      label,
+      cpuTotal,
+      wallTotal: (Date.now() - started) / 1000,
+      steadyCpu: steady?.cpu ?? NaN,
+      steadyWall: steady?.wall ?? NaN,
+      warmCpu: warm?.cpu ?? NaN,
+      warmWall: warm?.wall ?? NaN,
+      peakRssMb: peakKb / 1024,
+      exitCode: code,
+      output: out,
+    };
   }
+}
+
+/**
+ * CPU and wall seconds between the polls nearest `from` and `from` + a whole number of the agent's
+ * intervals, ending at least a second before `end` (when the profiler starts to stop): every drain
+ * in the window counts once, as in a long run, and the exit's flush is left out. Undefined when not
+ * even one interval fits.
+ */
+function wholeIntervals(polls: { t: number; cpu: number }[], from: number, end: number): { cpu: number; wall: number } | undefined {
+  const intervals = Math.floor((end - 1000 - from) / INTERVAL_MS);
+  if (intervals < 1) return undefined;
+  const nearest = (t: number) => polls.reduce((best, p) => (Math.abs(p.t - t) < Math.abs(best.t - t) ? p : best));
+  if (polls.length === 0) return undefined;
+  const a = nearest(from);
+  const b = nearest(from + intervals * INTERVAL_MS);
+  return b.t > a.t ? { cpu: b.cpu - a.cpu, wall: (b.t - a.t) / 1000 } : undefined;
+}
+
+/** CPU seconds of `perf report --stdio` on `file` (output discarded), from bash `times`. */
+function reportCpu(file: string): number {
+  const out = execFileSync('bash', ['-c', 'perf report -i "$1" --stdio >/dev/null 2>&1; times', 'bash', file], { encoding: 'utf8' });
+  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(out.split('\n')[1] ?? '');
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
 }
 
 interface WorkStats {
@@ -286,7 +306,9 @@ interface Row {
   work: WorkStats;
 }
 
-/** The agent's first interval (10 s) and the drain after it. */
+/** The agent's --interval (its default). */
+const INTERVAL_MS = 10_000;
+/** The agent's first interval and the drain after it. */
 const FIRST_INTERVAL_MS = 12_000;
 
 async function main(): Promise<void> {
@@ -318,6 +340,7 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = [];
+  let perfReportCpu: number | undefined;
   const offWindow = async (label: string) => {
     const end = Date.now() + o.seconds * 1000;
     rows.push({ config: label, work: await workWhile(iterations, o.workThreads, until(end)) });
@@ -330,6 +353,7 @@ async function main(): Promise<void> {
     let running = true;
     const { ready, result: prof } = runProfiler(
       `kiln agent ${f} Hz`,
+      o.seconds,
       [process.execPath, kilnBin, 'agent', '--output', out, '--duration', `${o.seconds}s`, '--frequency', String(f)],
       '"msg":"agent started"',
     );
@@ -352,7 +376,7 @@ async function main(): Promise<void> {
   if (o.perf) {
     const out = join(dir, 'perf.data');
     let running = true;
-    const { ready, result: prof } = runProfiler('perf record 99 Hz', ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)]);
+    const { ready, result: prof } = runProfiler('perf record 99 Hz', o.seconds, ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)]);
     void prof.then(() => (running = false));
     await ready;
     const work = await workWhile(iterations, o.workThreads, () => running);
@@ -366,6 +390,8 @@ async function main(): Promise<void> {
     }
     rows.push({ config: p.label, profiler: p, work });
     log(`${p.label}: cpu ${p.cpuTotal.toFixed(2)} s, rss ${p.peakRssMb.toFixed(1)} MB, ${JSON.stringify(work)}`);
+    perfReportCpu = reportCpu(out);
+    log(`perf report --stdio of it: cpu ${perfReportCpu.toFixed(2)} s`);
   }
   await offWindow('no profiler (after)');
   cleanup();
@@ -390,14 +416,24 @@ async function main(): Promise<void> {
       return `| ${r.config} | ${num(p?.cpuTotal)} | ${p ? pct((p.cpuTotal / o.seconds) * 100) : '—'} | ${p ? pct((p.steadyCpu / p.steadyWall) * 100) : '—'} | ${p ? pct((p.warmCpu / p.warmWall) * 100) : '—'} | ${num(p?.peakRssMb, 1)} | ${p?.samples ?? '—'} | ${num(p?.profileSeconds, 1)} | ${r.work.runs} | ${num(r.work.wallMs, 1)} ± ${num(r.work.wallSem, 1)} | ${num(r.work.cpuMs, 1)} ± ${num(r.work.cpuSem, 1)} | ${p ? pct((r.work.wallMs / base.wallMs - 1) * 100) : '—'} | ${p ? pct((r.work.cpuMs / base.cpuMs - 1) * 100) : '—'} | ${vsPerf} | ${vsPerfWarm} |`;
     }),
   ].join('\n');
+  // perf record stores raw stacks; `perf report` is what turns them into symbolized ones, as the
+  // agent's pprof is: the pair is what a user pays for the same answer.
+  const perfReportLine = () => {
+    const perf = perfRow?.profiler;
+    if (perf === undefined || perfReportCpu === undefined) return '';
+    const both = perf.cpuTotal + perfReportCpu;
+    const agents = rows.filter((r) => r.profiler && r !== perfRow).map((r) => `${r.config} ${(r.profiler!.cpuTotal / both).toFixed(2)}×`);
+    return `\nperf report --stdio of perf record's file: ${perfReportCpu.toFixed(2)} CPU-s; perf record + perf report: ${both.toFixed(2)} s; against that: ${agents.join(', ')}\n`;
+  };
   if (o.json) {
-    process.stdout.write(JSON.stringify({ options: o, iterations, baseline: base, rows: rows.map((r) => ({ ...r, profiler: r.profiler && { ...r.profiler, output: undefined } })) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ options: o, iterations, baseline: base, perfReportCpu, rows: rows.map((r) => ({ ...r, profiler: r.profiler && { ...r.profiler, output: undefined } })) }, null, 2) + '\n');
   } else {
     process.stdout.write(
       `\nkiln agent overhead: ${o.seconds} s windows, ${cpus().length} CPUs, load ${o.busy} busy + ${o.idle} idle + ${o.sleepers} sleeping processes\n` +
         `targets (issue 3): agent ≤ 0.5% of one core at 19 Hz, ≤ 2% at 99 Hz; RSS ≤ 100 MB; slowdown ≤ 1%; agent CPU ≤ 0.5× perf record at 99 Hz\n` +
         `slowdown is against the mean of the two no-profiler windows; the CPU-time slowdown (in-context sampling cost, cache effects) is the robust one,\n` +
-        `wall time on a fully loaded machine also carries the profiler's competition for CPU and much scheduling noise.\n\n${table}\n`,
+        `wall time on a fully loaded machine also carries the profiler's competition for CPU and much scheduling noise.\n\n${table}\n` +
+        perfReportLine(),
     );
   }
 }
@@ -413,6 +449,7 @@ async function interleaved(o: Options, iterations: number, dir: string): Promise
     off.push(await workWhile(iterations, o.workThreads, until(Date.now() + o.seconds * 1000)));
     const { ready, result } = runProfiler(
       `kiln agent ${frequency} Hz`,
+      o.seconds + 4,
       [process.execPath, kilnBin, 'agent', '--output', join(dir, 'pair.pb.gz'), '--duration', `${o.seconds + 4}s`, '--frequency', String(frequency)],
       '"msg":"agent started"',
     );
