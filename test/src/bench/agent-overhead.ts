@@ -164,9 +164,9 @@ const profilerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) 
 
 /**
  * Runs `argv` (meant to run `seconds`) under bash so that `times` reports the CPU time of the whole
- * process tree once it ended; polls /proc meanwhile. `ready`: one second after its output first contains `readyMarker`
- * (one second after start without one); the steady-state window starts there, the "after the first
- * interval" one FIRST_INTERVAL_MS later.
+ * process tree once it ended; polls /proc meanwhile. `ready`: one second after its output first
+ * contains `readyMarker` (one second after start without one); the steady-state window starts
+ * there, the "after the first interval" one FIRST_INTERVAL_MS later.
  */
 function runProfiler(label: string, seconds: number, argv: string[], readyMarker?: string): { ready: Promise<void>; result: Promise<ProfilerRun> } {
   const started = Date.now();
@@ -213,9 +213,7 @@ function runProfiler(label: string, seconds: number, argv: string[], readyMarker
       await sleep(200);
     }
     const code = await exited;
-    const times = out.slice(out.lastIndexOf('@@times')).split('\n')[2] ?? '';
-    const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times);
-    const cpuTotal = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
+    const cpuTotal = childrenCpu(out.slice(out.lastIndexOf('@@times') + '@@times\n'.length));
     const steady = readyAt !== undefined ? wholeIntervals(polls, readyAt, started + seconds * 1000) : undefined;
     const warm = readyAt !== undefined ? wholeIntervals(polls, readyAt + FIRST_INTERVAL_MS, started + seconds * 1000) : undefined;
     return {
@@ -241,19 +239,22 @@ function runProfiler(label: string, seconds: number, argv: string[], readyMarker
  */
 function wholeIntervals(polls: { t: number; cpu: number }[], from: number, end: number): { cpu: number; wall: number } | undefined {
   const intervals = Math.floor((end - 1000 - from) / INTERVAL_MS);
-  if (intervals < 1) return undefined;
+  if (intervals < 1 || polls.length === 0) return undefined;
   const nearest = (t: number) => polls.reduce((best, p) => (Math.abs(p.t - t) < Math.abs(best.t - t) ? p : best));
-  if (polls.length === 0) return undefined;
   const a = nearest(from);
   const b = nearest(from + intervals * INTERVAL_MS);
   return b.t > a.t ? { cpu: b.cpu - a.cpu, wall: (b.t - a.t) / 1000 } : undefined;
 }
 
-/** CPU seconds of `perf report --stdio` on `file` (output discarded), from bash `times`. */
-function reportCpu(file: string): number {
-  const out = execFileSync('bash', ['-c', 'perf report -i "$1" --stdio >/dev/null 2>&1; times', 'bash', file], { encoding: 'utf8' });
-  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(out.split('\n')[1] ?? '');
+/** User + system CPU seconds of the children, from the output of bash's `times` (its second line). */
+function childrenCpu(times: string): number {
+  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(times.split('\n')[1] ?? '');
   return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
+}
+
+/** CPU seconds of `perf report --stdio` on `file` (output discarded). */
+function reportCpu(file: string): number {
+  return childrenCpu(execFileSync('bash', ['-c', 'perf report -i "$1" --stdio >/dev/null 2>&1; times', 'bash', file], { encoding: 'utf8' }));
 }
 
 interface WorkStats {
