@@ -3,7 +3,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import { encodeProfile } from './pprof-encode.js';
+import { encodeProfile } from '@kiln/api/pprof';
 
 const gzipAsync = promisify(gzip);
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { PprofBuilder } from '@kiln/agent/dist/pprof-builder.js';
-import { encodeProfile } from '@kiln/agent/dist/pprof-encode.js';
+import { encodeProfile } from '@kiln/api/pprof';
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 
 /** A small deterministic generator (xorshift), so a failure can be replayed from its seed. */

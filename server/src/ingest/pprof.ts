@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Catalog, FunctionId } from '../catalog.js';
 import { SPAN_LABELS, sanitizeLabelName } from './labels.js';
 import { IngestError } from './limits.js';
-import { bytesHash, checkCurrent, decodeRawPprof, locationAddress, SampleReader, stringOf, type RawProfile } from './pprof-decode.js';
+import { bytesHash, checkCurrent, decodeRawPprof, locationAddress, SampleReader, stringOf, type RawProfile } from '@kiln/api/pprof';
 import type { SampleType, UploadBuilder } from './rows.js';
 
 type Numeric = number | bigint;

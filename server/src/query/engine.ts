@@ -6,7 +6,7 @@ import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
 import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
 import type { TimeRange } from './time.js';
-import { renderFlamebearer, type RenderResult } from './tree.js';
+import { renderFlamebearer, type RenderResult } from '@kiln/api/flamebearer';
 
 export interface Selection {
   selector: Selector;

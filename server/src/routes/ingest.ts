@@ -7,6 +7,7 @@ import { decodeContentEncoding, gunzipLimited, isGzip, multipartProfile } from '
 import { addFolded, FOLDED_TYPES } from '../ingest/folded.js';
 import { parseAppName } from '../ingest/labels.js';
 import { IngestError, TokenBucket, type IngestLimits } from '../ingest/limits.js';
+import { PprofError } from '@kiln/api/pprof';
 import { addPprof, decodePprof, sampleTypes } from '../ingest/pprof.js';
 import { UploadBuilder, type UploadRows } from '../ingest/rows.js';
 import { InsertBatcher } from '../ingest/writer.js';
@@ -136,6 +137,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
           const reason = err instanceof IngestError ? err.reason : 'bad_request';
           return reject(reply, err.statusCode, reason, err.message);
         }
+        if (err instanceof PprofError) return reject(reply, 400, 'bad_pprof', err.message);
         throw err;
       }
       try {

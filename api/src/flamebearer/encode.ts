@@ -4,8 +4,7 @@
 // totals are summed bottom-up, the `maxNodes` cut is a partial selection plus one linear scan,
 // and the levels are emitted by a depth-first walk with siblings sorted by name.
 
-export const ROOT_NAME = 'total';
-export const OTHER_NAME = 'other';
+import { OTHER_NAME, ROOT_NAME, type Flamebearer } from './schema.js';
 
 /** Aggregated stacks of one selection (or two, for a diff). */
 export interface StackTable {
@@ -135,13 +134,6 @@ function growF(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffe
   const b = new Float64Array(n);
   b.set(a);
   return b;
-}
-
-export interface Flamebearer {
-  names: string[];
-  levels: number[][];
-  numTicks: number;
-  maxSelf: number;
 }
 
 export interface RenderResult {

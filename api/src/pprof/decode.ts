@@ -1,7 +1,11 @@
 // A minimal protobuf decoder for pprof (profile.proto), straight into typed arrays: several
 // times faster than a generic decoder that builds a class instance per message. Only the fields
-// ingest uses are kept; malformed input throws an IngestError.
-import { IngestError } from './limits.js';
+// ingest uses are kept; malformed input throws a PprofError.
+
+/** The bytes are not a pprof profile; the message says where decoding stopped. */
+export class PprofError extends Error {
+  override name = 'PprofError';
+}
 
 export interface RawValueType {
   type: number;
@@ -132,8 +136,8 @@ class Reader {
   }
 }
 
-function bad(what: string): IngestError {
-  return new IngestError(400, `the body is not a valid pprof profile: ${what}`, 'bad_pprof');
+function bad(what: string): PprofError {
+  return new PprofError(`the body is not a valid pprof profile: ${what}`);
 }
 
 function growF64(a: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {

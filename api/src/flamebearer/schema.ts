@@ -1,0 +1,52 @@
+// The flamebearer as /api/v1/flamegraph and /api/v1/diff send it (Pyroscope's layout, shared/API.md):
+// one TypeBox schema per body, and the TypeScript types derived from them.
+import { Type, type Static } from 'typebox';
+
+export const ROOT_NAME = 'total';
+export const OTHER_NAME = 'other';
+
+export const FrameSources = Type.Object(
+  {
+    files: Type.Array(Type.String(), { description: "source file, '' when unknown or not the same for every function of that name" }),
+    lines: Type.Array(Type.Integer(), { description: 'line the function starts at, 0 when unknown' }),
+    binaries: Type.Array(Type.String(), { description: "base name of the binary (pprof mapping), '' when unknown" }),
+  },
+  { description: 'where each frame comes from, parallel to flamebearer.names' },
+);
+export type FrameSources = Static<typeof FrameSources>;
+
+export const FlameFormat = Type.Union([Type.Literal('single'), Type.Literal('double')]);
+export type FlameFormat = Static<typeof FlameFormat>;
+
+export const FlamebearerMetadata = Type.Object({
+  format: FlameFormat,
+  name: Type.String({ description: 'profile type' }),
+  units: Type.String({ description: 'nanoseconds, samples, bytes, objects, …' }),
+  unit: Type.String({ description: 'the pprof unit of the profile type' }),
+  truncated: Type.Boolean({ description: 'whether frames were folded into `other` nodes to stay under maxNodes' }),
+  maxNodes: Type.Integer(),
+  frames: FrameSources,
+});
+export type FlamebearerMetadata = Static<typeof FlamebearerMetadata>;
+
+export const Flamebearer = Type.Object({
+  names: Type.Array(Type.String(), { description: 'frame names; names[0] is the root, "total"' }),
+  levels: Type.Array(Type.Array(Type.Number()), {
+    description:
+      'one flat list per depth: [xOffsetDelta, total, self, nameIndex] quadruples (diff: [lOffsetDelta, lTotal, lSelf, rOffsetDelta, rTotal, rSelf, nameIndex] septuples)',
+  }),
+  numTicks: Type.Number({ description: 'total of the root (diff: leftTicks + rightTicks)' }),
+  maxSelf: Type.Number(),
+});
+export type Flamebearer = Static<typeof Flamebearer>;
+
+export const FlamegraphResponse = Type.Object({ flamebearer: Flamebearer, metadata: FlamebearerMetadata });
+export type FlamegraphResponse = Static<typeof FlamegraphResponse>;
+
+export const DiffResponse = Type.Object({
+  flamebearer: Type.Intersect([Flamebearer, Type.Object({ leftTicks: Type.Number(), rightTicks: Type.Number() })]),
+  metadata: FlamebearerMetadata,
+  leftTicks: Type.Number(),
+  rightTicks: Type.Number(),
+});
+export type DiffResponse = Static<typeof DiffResponse>;
