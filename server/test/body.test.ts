@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { gunzipLimited } from '@kiln/server/dist/ingest/body.js';
-import { IngestError } from '@kiln/server/dist/ingest/limits.js';
+import { gunzipLimited } from '../src/ingest/body.js';
+import { IngestError } from '../src/ingest/limits.js';
 
 const text = Buffer.from('main;work;burn 1\n'.repeat(20_000));
 

@@ -1,7 +1,7 @@
 // The server's TSV writing for inserts: numbers and binary fields as ClickHouse reads them back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BufferPool, TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
+import { BufferPool, TsvWriter } from '../src/ingest/tsv.js';
 
 test('TsvWriter.integer writes what String() writes, for every magnitude and sign', () => {
   const values = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60, 1e21, -1e21, 1e300];

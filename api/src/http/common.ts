@@ -13,3 +13,6 @@ export const Time = (description = TIME_HELP) => Type.Optional(Type.String({ des
 
 export const TimeRangeQuery = Type.Object({ from: Time(), until: Time() });
 export type TimeRangeQuery = Static<typeof TimeRangeQuery>;
+
+/** A binary body (gzipped pprof); routes send it as bytes, not JSON. */
+export const BinaryBody = Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' });

@@ -6,26 +6,32 @@ import type { UploadBuilder } from './rows.js';
 
 export const FOLDED_TYPES = [{ name: 'cpu', unit: 'nanoseconds' }];
 
-export function addFolded(text: string, b: UploadBuilder, baseLabels: ReadonlyMap<string, string>, sampleRate: number): void {
-  const series = b.series(baseLabels);
-  const nsPerSample = 1e9 / sampleRate;
+/** Calls `line` with each line's frame names (root first; none for a line of only a count) and count. */
+export function forEachFoldedLine(text: string, line: (names: string[], count: number) => void): void {
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.trimEnd();
-    if (line === '') continue;
-    const space = line.lastIndexOf(' ');
-    const count = space < 0 ? NaN : Number(line.slice(space + 1));
+    const l = lines[n]!.trimEnd();
+    if (l === '') continue;
+    const space = l.lastIndexOf(' ');
+    const count = space < 0 ? NaN : Number(l.slice(space + 1));
     if (!Number.isInteger(count) || count < 0) {
-      throw new IngestError(400, `folded line ${n + 1} does not end with a sample count: ${JSON.stringify(line.slice(0, 200))}`, 'bad_folded');
+      throw new IngestError(400, `folded line ${n + 1} does not end with a sample count: ${JSON.stringify(l.slice(0, 200))}`, 'bad_folded');
     }
-    b.countSample();
-    const names = line.slice(0, space).split(';');
-    const leafFirst: FunctionId[] = [];
-    for (let i = names.length - 1; i >= 0; i--) {
-      const name = names[i]!;
-      if (name === '' && names.length === 1) break;
-      leafFirst.push(b.fnOf(name, '', ''));
-    }
-    b.add(0, series, b.stack(leafFirst), count * nsPerSample);
+    const names = l.slice(0, space).split(';');
+    line(names.length === 1 && names[0] === '' ? [] : names, count);
   }
+}
+
+/** Nanoseconds of CPU one folded sample stands for. */
+export const foldedSampleNs = (sampleRate: number): number => 1e9 / sampleRate;
+
+export function addFolded(text: string, b: UploadBuilder, baseLabels: ReadonlyMap<string, string>, sampleRate: number): void {
+  const series = b.series(baseLabels);
+  const ns = foldedSampleNs(sampleRate);
+  forEachFoldedLine(text, (names, count) => {
+    b.countSample();
+    const leafFirst: FunctionId[] = [];
+    for (let i = names.length - 1; i >= 0; i--) leafFirst.push(b.fnOf(names[i]!, '', ''));
+    b.add(0, series, b.stack(leafFirst), count * ns);
+  });
 }

@@ -1,24 +1,25 @@
 // The query side: selections aggregated by stack in ClickHouse, then resolved and shaped in TS.
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { ProfileMetadata } from '@kiln/api/http';
 import type { Catalog, FrameInfo, FunctionInfo } from '../catalog.js';
 import { T } from '../storage/tables.js';
 import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
 import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
 import type { TimeRange } from './time.js';
-import { renderFlamebearer, type RenderResult } from '@kiln/api/flamebearer';
+import { renderFlamebearer, type FrameSources, type RenderResult } from '@kiln/api/flamebearer';
 
 export interface Selection {
   selector: Selector;
   range: TimeRange;
 }
 
-export interface ProfileMetadata {
-  format: 'single' | 'double';
-  name: string;
-  units: string;
-  /** The pprof unit of the profile type (nanoseconds, count, bytes, …). */
-  unit: string;
+/** Sample totals per time bucket, one group per value of the groupBy label (one group without it). */
+export interface SeriesBuckets {
+  /** firstS/lastS: unix s of the start of the first and last profile holding samples of the group. */
+  groups: { labels: Record<string, string>; values: Float64Array; firstS: number; lastS: number }[];
+  buckets: number;
+  startS: number;
 }
 
 /** How the UI names a pprof unit. */
@@ -29,17 +30,11 @@ export function unitsOf(profileType: string, unit: string): string {
   return unit || 'samples';
 }
 
-/** Where the frames of a flame graph come from, parallel to `flamebearer.names` (the API's `metadata.frames`). */
-export interface FramesMetadata {
-  files: string[];
-  lines: number[];
-  binaries: string[];
-}
+export type FlameResult = RenderResult & { frames: FrameSources };
 
-export type FlameResult = RenderResult & { frames: FramesMetadata };
-
+/** Where each output frame comes from (the API's `metadata.frames`), parallel to `flamebearer.names`. */
 function withFrames(r: RenderResult, frames: readonly FrameInfo[]): FlameResult {
-  const out: FramesMetadata = { files: [], lines: [], binaries: [] };
+  const out: FrameSources = { files: [], lines: [], binaries: [] };
   for (const i of r.nameSource) {
     const f = i < 0 ? undefined : frames[i];
     out.files.push(f?.file ?? '');
@@ -82,9 +77,9 @@ export class QueryEngine {
     return unit;
   }
 
-  async metadata(profileType: string, format: 'single' | 'double'): Promise<ProfileMetadata> {
+  async metadata(profileType: string): Promise<ProfileMetadata> {
     const unit = await this.unit(profileType);
-    return { format, name: profileType, units: unitsOf(profileType, unit), unit };
+    return { name: profileType, units: unitsOf(profileType, unit), unit };
   }
 
   /** Sum of values per stack hash for one selection: the `GROUP BY stack` query. */
@@ -214,11 +209,7 @@ export class QueryEngine {
    * Totals over time, optionally one series per value of a label; with each series' first and
    * last sample time (unix s: the start of the first and last profile holding it).
    */
-  async series(
-    sel: Selection,
-    stepS: number,
-    groupBy: string | undefined,
-  ): Promise<{ groups: { labels: Record<string, string>; values: Float64Array; firstS: number; lastS: number }[]; buckets: number; startS: number }> {
+  async series(sel: Selection, stepS: number, groupBy: string | undefined): Promise<SeriesBuckets> {
     const s = seconds(sel.range);
     const startS = s.from - (s.from % stepS);
     const buckets = Math.ceil((s.until - startS) / stepS);

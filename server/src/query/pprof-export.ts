@@ -3,7 +3,10 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { encodeProfile } from '@kiln/api/pprof';
 import { functionKey, type FunctionInfo } from '../catalog.js';
+import { foldedSampleNs, forEachFoldedLine } from '../ingest/folded.js';
+import type { StoredUpload } from './profiles.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -54,5 +57,16 @@ export function buildPprof(input: ExportInput): Profile {
 }
 
 export async function encodePprofGzip(p: Profile): Promise<Buffer> {
-  return gzipAsync(p.encode());
+  return gzipAsync(encodeProfile(p));
+}
+
+/** A stored folded upload as a gzipped pprof (folded text has no pprof of its own): one sample per line. */
+export async function foldedAsPprof(upload: StoredUpload): Promise<Buffer> {
+  const ns = foldedSampleNs(upload.sampleRate || 100);
+  const fn = (name: string): FunctionInfo => ({ name, systemName: '', filename: '', startLine: 0, binary: '' });
+  const rows: ExportInput['rows'] = [];
+  forEachFoldedLine(upload.payload.toString('utf8'), (names, count) => {
+    if (count > 0) rows.push({ labels: upload.labels, frames: names.map(fn), value: count * ns });
+  });
+  return encodePprofGzip(buildPprof({ profileType: 'cpu', unit: 'nanoseconds', fromMs: upload.fromMs, untilMs: upload.untilMs, rows }));
 }

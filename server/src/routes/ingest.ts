@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBody, IngestQuery, IngestResponse } from '@kiln/api/http';
+import type { Catalog } from '../catalog.js';
 import { decodeContentEncoding, gunzipLimited, isGzip, multipartProfile } from '../ingest/body.js';
 import { addFolded, FOLDED_TYPES } from '../ingest/folded.js';
 import { parseAppName } from '../ingest/labels.js';
@@ -14,22 +16,6 @@ import { InsertBatcher } from '../ingest/writer.js';
 import { HttpError } from '../http/http-error.js';
 import { native } from '../native.js';
 import { parseTime } from '../query/time.js';
-
-const IngestQuery = Type.Object({
-  name: Type.Optional(Type.String({ description: 'APP or APP{k=v,...}: APP becomes the service label' })),
-  format: Type.Optional(Type.String({ description: 'pprof or folded (default: pprof for gzip/multipart bodies, else folded)' })),
-  from: Type.Optional(Type.String({ description: 'start of the profile: unix seconds (also ms, RFC 3339, now-…)' })),
-  until: Type.Optional(Type.String({ description: 'end of the profile' })),
-  sampleRate: Type.Optional(Type.String({ description: 'samples per second of folded input (default 100)' })),
-  spyName: Type.Optional(Type.String()),
-});
-
-const IngestResponse = Type.Object({
-  id: Type.String({ description: 'id of the stored profile (GET /api/v1/profiles/ID/pprof)' }),
-  samples: Type.Integer({ description: 'sample rows stored' }),
-});
-
-const ErrorBody = Type.Object({ error: Type.String() });
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,7 +29,7 @@ export interface IngestRouteOptions {
   concurrency: number;
 }
 
-export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, opts) => {
   const { limits } = opts;
   native(); // uploads are gunzipped by the addon: a server without it does not start
   const state = { inflight: 0 };
@@ -120,7 +106,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       },
     },
     async (request, reply) => {
-      const q = request.query as Record<string, string | undefined>;
+      const q = request.query;
       const raw = request.body;
       if (!Buffer.isBuffer(raw) || raw.length === 0) return reject(reply, 400, 'empty', 'the request body is empty: send a profile');
       m.bytes.inc(raw.length);
@@ -131,7 +117,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
         const contentType = request.headers['content-type'] ?? '';
         const payload = /^multipart\/form-data/i.test(contentType) ? multipartProfile(decoded, contentType) : decoded;
         format = (q.format ?? '').toLowerCase() || (isGzip(payload) || /^multipart\//i.test(contentType) ? 'pprof' : 'folded');
-        rows = buildRows(format, payload, q, limits, app);
+        rows = buildRows(format, payload, q, limits, app.catalog);
       } catch (err) {
         if (err instanceof IngestError || err instanceof HttpError) {
           const reason = err instanceof IngestError ? err.reason : 'bad_request';
@@ -152,9 +138,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       return { id: rows.profile.id, samples: rows.samples.length };
     },
   );
-}
+};
 
-function buildRows(format: string, payload: Buffer, q: Record<string, string | undefined>, limits: IngestLimits, app: FastifyInstance): UploadRows {
+function buildRows(format: string, payload: Buffer, q: IngestQuery, limits: IngestLimits, catalog: Catalog): UploadRows {
   if (q.name === undefined || q.name === '') throw new IngestError(400, 'the name parameter is required, e.g. name=checkout{env=prod}', 'bad_name');
   const nameLabels = parseAppName(q.name);
   const sampleRate = q.sampleRate === undefined || q.sampleRate === '' ? 100 : Number(q.sampleRate);
@@ -171,7 +157,7 @@ function buildRows(format: string, payload: Buffer, q: Record<string, string | u
     const timeNanos = Number(profile.timeNanos ?? 0);
     const fromMs = q.from ? parseTime(q.from, 'from', now) : timeNanos > 0 ? timeNanos / 1e6 : now;
     const untilMs = q.until ? parseTime(q.until, 'until', now) : fromMs + Math.max(0, Number(profile.durationNanos ?? 0) / 1e6);
-    const b = new UploadBuilder(app.catalog, limits, types, { ...common, fromMs, untilMs });
+    const b = new UploadBuilder(catalog, limits, types, { ...common, fromMs, untilMs });
     addPprof(profile, b, nameLabels);
     return b.finish(payload);
   }
@@ -180,7 +166,7 @@ function buildRows(format: string, payload: Buffer, q: Record<string, string | u
     const fromMs = q.from ? parseTime(q.from, 'from', now) : now;
     const untilMs = q.until ? parseTime(q.until, 'until', now) : fromMs;
     const text = (isGzip(payload) ? gunzipLimited(payload, limits.maxProfileBytes, 'the folded profile') : payload).toString('utf8');
-    const b = new UploadBuilder(app.catalog, limits, FOLDED_TYPES, { ...common, format: 'folded', fromMs, untilMs });
+    const b = new UploadBuilder(catalog, limits, FOLDED_TYPES, { ...common, format: 'folded', fromMs, untilMs });
     addFolded(text, b, nameLabels, sampleRate);
     return b.finish(Buffer.from(text));
   }

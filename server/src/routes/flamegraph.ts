@@ -1,0 +1,82 @@
+// Flame graph, diff and pprof export of selections.
+import { BinaryBody, DEFAULT_MAX_NODES, DiffQuery, DiffResponse, ErrorBody, FlamegraphQuery, FlamegraphResponse, SelectionQuery } from '@kiln/api/http';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { badRequest } from '../http/http-error.js';
+import { buildPprof, encodePprofGzip } from '../query/pprof-export.js';
+import { parseRange, type TimeRange } from '../query/time.js';
+import { selection, type QueryContext } from './query.js';
+
+const errors = { 400: ErrorBody, 404: ErrorBody };
+
+export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
+  app.get(
+    '/api/v1/flamegraph',
+    { schema: { summary: 'Merged flame graph of a selection', tags: ['query'], querystring: FlamegraphQuery, response: { 200: FlamegraphResponse, ...errors } } },
+    async (request) => {
+      const q = request.query;
+      const sel = selection(q.query, 'query', parseRange(q.from, q.until));
+      const maxNodes = q.maxNodes ?? DEFAULT_MAX_NODES;
+      return timed('flamegraph', async () => {
+        const r = await engine.flamegraph(sel, maxNodes);
+        const meta = await engine.metadata(sel.selector.profileType);
+        return { flamebearer: r.flamebearer, metadata: { ...meta, format: 'single' as const, truncated: r.truncated, maxNodes, frames: r.frames } };
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/diff',
+    {
+      schema: { summary: 'Differential flame graph of two selections, computed in one scan', tags: ['query'], querystring: DiffQuery, response: { 200: DiffResponse, ...errors } },
+    },
+    async (request) => {
+      const q = request.query;
+      const now = Date.now();
+      const common = parseRange(q.from, q.until, undefined, now);
+      const side = (f: string | undefined, u: string | undefined, which: string): TimeRange =>
+        f === undefined && u === undefined
+          ? common
+          : parseRange(f ?? String(common.fromMs), u ?? String(common.untilMs), { from: `${which}From`, until: `${which}Until` }, now);
+      if (q.left === undefined || q.right === undefined) throw badRequest('left and right selectors are required');
+      const left = selection(q.left, 'left', side(q.leftFrom, q.leftUntil, 'left'));
+      const right = selection(q.right, 'right', side(q.rightFrom, q.rightUntil, 'right'));
+      const maxNodes = q.maxNodes ?? DEFAULT_MAX_NODES;
+      return timed('diff', async () => {
+        const r = await engine.diff(left, right, maxNodes);
+        const meta = await engine.metadata(left.selector.profileType);
+        return {
+          flamebearer: { ...r.flamebearer, leftTicks: r.leftTicks, rightTicks: r.rightTicks },
+          metadata: { ...meta, format: 'double' as const, truncated: r.truncated, maxNodes, frames: r.frames },
+          leftTicks: r.leftTicks,
+          rightTicks: r.rightTicks,
+        };
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/pprof',
+    {
+      schema: {
+        summary: 'A selection as a gzipped pprof profile (go tool pprof reads it)',
+        tags: ['query'],
+        querystring: SelectionQuery,
+        produces: ['application/octet-stream'],
+        response: { 200: BinaryBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const sel = selection(q.query, 'query', parseRange(q.from, q.until));
+      const bytes = await timed('pprof', async () => {
+        const { rows } = await engine.exportRows(sel);
+        const unit = await engine.unit(sel.selector.profileType);
+        return encodePprofGzip(buildPprof({ profileType: sel.selector.profileType, unit, fromMs: sel.range.fromMs, untilMs: sel.range.untilMs, rows }));
+      });
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename="${sel.selector.profileType}.pb.gz"`)
+        .send(bytes);
+    },
+  );
+};
