@@ -182,7 +182,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	__s32 kernel_err = 0;
 
 	key.tgid = id >> 32;
-	key.pid = (__u32)id;
+	key.tid = (__u32)id;
 	if (!wanted(key.tgid))
 		return 0;
 	stat_inc(STAT_SAMPLES);
@@ -195,7 +195,6 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		bpf_map_update_elem(&processes, &key.tgid, &fresh, BPF_NOEXIST);
 		emit(PROCESS_NEW, key.tgid, 0);
 	}
-	key.cgroup_id = bpf_get_current_cgroup_id();
 
 	if (active == 0) {
 		key.user_stack = capture(ctx, &stacks0, BPF_F_USER_STACK, &key.user_stack_error, STAT_USER_STACK_ERR);

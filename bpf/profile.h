@@ -3,17 +3,22 @@
 
 #define PROFILE_MAX_DEPTH 127
 
-/* Identical samples are counted in the kernel under this key. Stacks are
- * referenced by a 64-bit hash of their frames (0 = no stack of that kind). */
+/* Identical samples are counted in the kernel under this key: one map row per distinct key, so
+ * every field multiplies the rows a drain moves and must earn its place. */
 struct sample_key {
+	/* The process: labels, mappings and symbols are per process. */
 	__u32 tgid;
-	__u32 pid;
+	/* The thread (the kernel's pid): kept for span attribution, which stamps a sample with the
+	 * span its thread was serving. No cgroup id: the agent reads a process's cgroup from /proc. */
+	__u32 tid;
+	/* The stacks, by a 64-bit hash of their frames (0 = no stack of that kind); frames are stored
+	 * once per drain in `stacks`, not once per row. */
 	__u64 user_stack;
 	__u64 kernel_stack;
-	__u64 cgroup_id;
 	/* Bumped on exec, so samples from before and after an exec symbolize against the right maps. */
 	__u32 generation;
-	/* Why the user stack is missing, when it is: -errno from bpf_get_stack, 0 otherwise. */
+	/* Why the user stack is missing, when it is: -errno from bpf_get_stack, 0 otherwise. The
+	 * profile shows a stack that could not be taken instead of dropping its samples. */
 	__s32 user_stack_error;
 };
 

@@ -1,14 +1,13 @@
 // The CPU sampler (bpf/profile.bpf.c) seen from TypeScript: drains become column arrays.
 import { native, type BpfSessionOptions, type NativeBpfSession, type SessionStats } from './native.js';
 
-/** One row per distinct (process, thread, stacks, cgroup, generation), with its sample count. */
+/** One row per distinct `struct sample_key` (bpf/profile.h: process, thread, stacks, generation), with its sample count. */
 export interface SampleBatch {
   length: number;
   tgid: Uint32Array;
   tid: Uint32Array;
   userStack: BigUint64Array;
   kernelStack: BigUint64Array;
-  cgroupId: BigUint64Array;
   generation: Uint32Array;
   userStackError: Int32Array;
   count: Float64Array;
@@ -83,7 +82,6 @@ function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
     tid: new Uint32Array(n),
     userStack: new BigUint64Array(n),
     kernelStack: new BigUint64Array(n),
-    cgroupId: new BigUint64Array(n),
     generation: new Uint32Array(n),
     userStackError: new Int32Array(n),
     count: new Float64Array(n),
@@ -93,10 +91,9 @@ function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
     batch.tid[i] = view.getUint32(o + 4, true);
     batch.userStack[i] = view.getBigUint64(o + 8, true);
     batch.kernelStack[i] = view.getBigUint64(o + 16, true);
-    batch.cgroupId[i] = view.getBigUint64(o + 24, true);
-    batch.generation[i] = view.getUint32(o + 32, true);
-    batch.userStackError[i] = view.getInt32(o + 36, true);
-    batch.count[i] = Number(view.getBigUint64(o + 40, true));
+    batch.generation[i] = view.getUint32(o + 24, true);
+    batch.userStackError[i] = view.getInt32(o + 28, true);
+    batch.count[i] = Number(view.getBigUint64(o + 32, true));
   }
   return batch;
 }
