@@ -5,6 +5,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "doctor.h"
+#include "profile.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,12 +18,13 @@ struct {
 	__type(value, __u64);
 } hits SEC(".maps");
 
+/* Room for one user stack, taken as the sampler takes them (bpf_get_stack into per-CPU scratch). */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 64);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, 127 * sizeof(__u64));
-} stacks SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -44,10 +46,14 @@ static __always_inline bool is_target(void)
 SEC("perf_event")
 int cpu_clock(struct bpf_perf_event_data *ctx)
 {
+	__u32 zero = 0;
+	struct stack *s;
+
 	if (!is_target())
 		return 0;
 	hit(HIT_CPU_CLOCK);
-	if (bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) >= 0)
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (s && bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK) > 0)
 		hit(HIT_STACK);
 	return 0;
 }

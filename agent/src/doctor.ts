@@ -1,4 +1,4 @@
-// `kiln doctor`: what this kernel lets Kiln do, and what Kiln does where it cannot.
+// `kiln doctor`: what this kernel offers the CPU sampler, and what Kiln does where it falls short.
 import { detectCgroups } from './cgroups.js';
 import { native } from './native.js';
 
@@ -6,7 +6,7 @@ export interface DoctorRow {
   facility: string;
   ok: boolean;
   detail: string;
-  /** What Kiln does about it: "—" when it works, the fallback or the consequence when not. */
+  /** What Kiln does about it: "—" when Kiln uses it and it works. */
   instead: string;
 }
 
@@ -16,19 +16,17 @@ export interface DoctorReport {
   cpuProfiling: boolean;
 }
 
-const fallbacks: Record<string, string> = {
-  BTF: 'no CO-RE: the BPF programs cannot be relocated for this kernel; Kiln cannot run here',
-  tracefs: 'tracepoint programs cannot attach; only perf-event sampling and tp_btf work',
-  'perf events (cpu-clock)': 'no CPU sampling: CPU profiles are impossible on this host',
-  'BPF ring buffer': 'spans and signal events fall back to a perf event array',
-  'tracepoint sched:sched_switch': 'run-queue delay and throttling come from tp_btf, or from cgroup cpu.stat only',
-  'tracepoint tcp:tcp_retransmit_skb': 'no TCP retransmit signals',
-  'tracepoint syscalls:sys_enter_write': 'no zero-instrumentation spans (span capture stays off)',
-  tp_btf: 'the classic tracepoints are used instead (slightly more overhead)',
-  uprobes: 'no TLS (OpenSSL) span capture',
-  fentry: 'tracepoints and tp_btf are used instead (fentry is only cheaper, never required)',
-  'cgroup CPU controller': 'no cross-check of throttling against cpu.stat; throttling comes from sched_switch alone',
+/** What Kiln does without each facility the CPU sampler uses. */
+const without: Record<string, string> = {
+  BTF: 'not run: the BPF programs cannot be relocated (CO-RE) for this kernel',
+  tracefs: 'attach the exec/exit probes with tp_btf, which needs no tracefs (with neither, the agent cannot start)',
+  'perf events (cpu-clock)': 'not run: CPU profiles need cpu-clock perf events',
+  'BPF ring buffer': 'not run: the sampler reports new processes through one',
+  tp_btf: 'attach the exec/exit probes to the classic tracepoints (through tracefs; slightly more overhead)',
 };
+
+/** The doctor also probes facilities no Kiln feature uses yet; their rows say so. */
+const unused = 'not use it: no Kiln feature needs it yet (the sampler uses perf events and tracepoints)';
 
 const essential = ['BTF', 'perf events (cpu-clock)'];
 
@@ -40,14 +38,12 @@ export async function runDoctor(options: { startup?: boolean } = {}): Promise<Do
   const probed = await native().runDoctor(options);
   const cgroups = detectCgroups();
   const layout = cgroups.version === 2 ? 'v2 (unified)' : cgroups.hybrid ? 'v1 (hybrid: legacy hierarchies plus a unified one)' : 'v1 (legacy)';
-  const rows: DoctorRow[] = probed.map((p) => ({ ...p, instead: p.ok ? '—' : (fallbacks[p.facility] ?? 'feature unavailable') }));
-  rows.push({ facility: 'cgroup version', ok: true, detail: layout, instead: '—' });
-  rows.push({
-    facility: 'cgroup CPU controller',
-    ok: cgroups.cpuControllerRoot !== undefined,
-    detail: cgroups.cpuControllerRoot !== undefined ? `at ${cgroups.cpuControllerRoot}` : 'not mounted or not enabled',
-    instead: cgroups.cpuControllerRoot !== undefined ? '—' : (fallbacks['cgroup CPU controller'] ?? ''),
+  const rows: DoctorRow[] = probed.map((p) => {
+    const fallback = without[p.facility];
+    return { ...p, instead: fallback === undefined ? unused : p.ok ? '—' : fallback };
   });
+  // Container ids come from each process's cgroup path, which the two layouts name differently.
+  rows.push({ facility: 'cgroup version', ok: true, detail: layout, instead: '—' });
   const cpuProfiling = essential.every((name) => rows.find((r) => r.facility === name)?.ok === true);
   return { rows, cpuProfiling };
 }
@@ -56,7 +52,7 @@ export function formatDoctorTable(report: DoctorReport): string {
   const header = ['facility', 'status', 'detail', 'kiln will'];
   // Long libbpf messages are cut here; `kiln doctor --json` has them whole.
   const cut = (text: string): string => (text.length > 60 ? `${text.slice(0, 59)}…` : text);
-  const lines = report.rows.map((r) => [r.facility, r.ok ? 'ok' : 'NO', cut(r.detail), r.ok ? 'use it' : r.instead]);
+  const lines = report.rows.map((r) => [r.facility, r.ok ? 'ok' : 'NO', cut(r.detail), r.instead === '—' ? 'use it' : r.instead]);
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length))));
   const fmt = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   const verdict = report.cpuProfiling

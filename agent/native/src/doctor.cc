@@ -180,7 +180,7 @@ std::string check_cpu_clock() {
   __u64 samples = hits(skel, HIT_CPU_CLOCK);
   __u64 stacks = hits(skel, HIT_STACK);
   if (samples == 0) throw Failure{"cpu-clock events attached on " + std::to_string(cpus.size()) + " CPUs but no sample arrived in 150 ms"};
-  if (stacks == 0) throw Failure{std::to_string(samples) + " samples but bpf_get_stackid never returned a user stack"};
+  if (stacks == 0) throw Failure{std::to_string(samples) + " samples but bpf_get_stack never returned a user stack"};
   return std::to_string(samples) + " samples on " + std::to_string(cpus.size()) + " CPUs in 150 ms, " + std::to_string(stacks) + " user stacks";
 }
 

@@ -12,8 +12,6 @@ export const agentFlags: FlagSpecs = {
   duration: { type: 'duration', value: 'DURATION', help: 'stop after this long (default: run until SIGINT/SIGTERM)' },
   pid: { type: 'list', value: 'PID', help: 'sample only this process and its threads (repeatable; env: comma-separated)' },
   'include-idle': { type: 'boolean', help: 'also count samples of the idle task (pid 0)' },
-  'no-spans': { type: 'boolean', help: 'do not capture HTTP/database spans' },
-  'no-signals': { type: 'boolean', help: 'do not capture kernel signals (throttling, retransmits)' },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
   'metrics-port': { type: 'integer', value: 'PORT', min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off; default 4041 with --server, off with --output)' },
 };

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: 'Probe this kernel for every facility Kiln uses and print what works and what Kiln does instead.',
+  summary: 'Probe the BPF facilities of this kernel and print what works and what Kiln does without them.',
   flags: {
     json: { type: 'boolean', help: 'print the report as JSON' },
   },
