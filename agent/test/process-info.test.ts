@@ -1,7 +1,7 @@
 // service/version and container labels from what a process's /proc says.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { containerIdFromCgroup, otelResource } from '@kiln/agent/dist/process-info.js';
+import { containerIdFromCgroup, otelResource } from '../src/process-info.js';
 
 test('otelResource: OTEL_SERVICE_NAME over service.name, percent-decoding, malformed values kept as written', () => {
   assert.deepEqual(otelResource('PATH=/bin\0OTEL_SERVICE_NAME=checkout\0HOME=/root\0'), { name: 'checkout', version: undefined });

@@ -5,9 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { test } from 'node:test';
-import { PprofBuilder } from '@kiln/agent/dist/pprof-builder.js';
-import { Profiler } from '@kiln/agent/dist/profiler.js';
-import { CpuSampler, type ProcessEvent } from '@kiln/agent/dist/sampler.js';
+import { CpuSampler, PprofBuilder, Profiler, type ProcessEvent } from '@kiln/agent';
 import { pino } from 'pino';
 import { runKiln, tempDir } from './lib/kiln.js';
 import { readPprof, valueIndex } from './lib/pprof.js';
@@ -165,8 +163,8 @@ test('a process sampled while it exits is not made new again after its exit even
   };
   try {
     sampler.watchEvents(take, 50);
-    // Short busy processes: at 999 Hz about a third of them used to be sampled after
-    // sched_process_exit had forgotten them (43 of 150 before the fix).
+    // Short busy processes: at 999 Hz many are sampled after sched_process_exit has forgotten
+    // them, while they finish exiting.
     for (let i = 0; i < 100; i++) {
       await new Promise((resolve) => spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'], { stdio: 'ignore' }).once('exit', resolve));
     }
@@ -196,7 +194,7 @@ test('lost process events (a full ring buffer): processes that exited are not he
     const stats = profiler.stats();
     console.log(`${stats.eventsLost} process events lost; ${held.length} processes held after the drain, ${dead.length} of them gone (400 short ones exited)`);
     assert.ok(stats.eventsLost > 0, 'the burst overflowed the ring buffer');
-    // Without the sweep: 22–24 held, ~15 of them long gone. One may exit between the two reads.
+    // One may exit between the agent's check of /proc and this one.
     assert.ok(dead.length <= 1, `processes held after they exited: ${dead.join(', ')}`);
   } finally {
     profiler.close();
