@@ -11,9 +11,9 @@ if (process.argv[2] === 'agent') {
   // held (no difference under normal load). The size flags themselves only apply at start.
   setFlagsFromString('--semi-space-growth-factor=1');
   // Once the old generation has grown 1 MB past start-up, V8's memory reducer runs two
-  // mark-compacts (25–40 ms of CPU each here) to shrink a heap of ~6 MB: in every run. Measured at
-  // 19 Hz under the bench's load, CPU between 15 and 65 s: 20, 22, 24 ticks with it, 12, 16, 18
-  // without. The reducer still runs after the heap's ordinary mark-compacts.
+  // mark-compacts (25–40 ms of CPU each) to shrink a heap of ~6 MB, in every run: about 30% of
+  // the agent's steady-state CPU at 19 Hz under the agent-overhead bench's load. The reducer still
+  // runs after the heap's ordinary mark-compacts.
   setFlagsFromString('--no-memory-reducer-for-small-heaps');
 }
 

@@ -1,4 +1,4 @@
-// Acceptance tests of issue 3: `kiln agent` profiles real processes with real BPF
+// Acceptance tests of `kiln agent`: it profiles real processes with real BPF
 // and its pprof is checked against workloads whose profile is known
 // (test/workloads/) and against binutils' addr2line. Run as root; never skipped.
 //

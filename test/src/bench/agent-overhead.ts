@@ -1,4 +1,4 @@
-// Benchmark (not a pass/fail test) of issue 3: what `kiln agent` costs on a loaded
+// Benchmark (not a pass/fail test): what `kiln agent` costs on a loaded
 // machine, against `perf record -F 99 -a -g`, the baseline a user would reach for.
 //
 //   sudo node test/dist/bench/agent-overhead.js [--seconds 60] [--frequencies 19,99]
@@ -156,9 +156,9 @@ interface ProfilerRun {
 }
 
 /**
- * The profilers' environment. Without NODE_EXTRA_CA_CERTS: this VM points it at the whole system
- * bundle, which every Node process then parses at start (~45 ms of CPU); a DaemonSet's container
- * does not set it, and `perf` never reads it.
+ * The profilers' environment. Without NODE_EXTRA_CA_CERTS: a host that points it at the whole
+ * system bundle makes every Node process parse it at start (~45 ms of CPU); a DaemonSet's
+ * container does not set it, and `perf` never reads it.
  */
 const profilerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 
