@@ -28,6 +28,9 @@ export interface ElfEntry {
   problemCounted: boolean;
 }
 
+/** What an open file costs beyond what its setup measured: descriptors, libelf's handle, the JS side. */
+export const ENTRY_BYTES = 16 * 1024;
+
 /** ELF virtual address of a file offset, through the PT_LOAD that contains it. */
 export function fileOffsetToVaddr(loads: Float64Array, fileOffset: number): number | undefined {
   for (let i = 0; i + 4 < loads.length; i += 5) {

@@ -1,4 +1,6 @@
-export { Symbolizer, type MappingInfo, type UserFrames, type SymbolizerStats, type SymbolizerOptions, type SymbolizerErrorKind } from './symbolizer.js';
+export { Symbolizer, type SymbolizerStats, type SymbolizerOptions } from './symbolizer.js';
+export type { MappingInfo, UserFrames } from './user-frames.js';
+export type { SymbolizerErrorKind } from './error-accounting.js';
 export type { Frame } from './elf-cache.js';
 export { Kallsyms, type KallsymsOptions } from './kallsyms.js';
 export { PerfMap } from './perf-map.js';
