@@ -147,13 +147,54 @@ export interface RenderResult {
   rightTicks: number;
 }
 
-// Reused between calls (rendering is synchronous). `seenAt`: name index → the last call that
-// saw it. `ranks`: name index → rank in string order, for the first `ranked` names of `rankedOf`.
-let seenAt = new Int32Array(1024);
-let generation = 0;
-let ranks = new Int32Array(0);
-let ranked = 0;
-let rankedOf: readonly string[] | undefined;
+/**
+ * Ranks of frame names in string order (UTF-16 code units, as Array.prototype.sort), for sorting
+ * siblings. Holds one ranking of a whole name table and reuses it while trees use no name past
+ * it; when a table is much larger than what one tree uses, only the used names are sorted. One
+ * per name table owner (the server's catalog), not shared between threads of work.
+ */
+export class NameOrder {
+  #seenAt = new Int32Array(1024);
+  #generation = 0;
+  #ranks = new Int32Array(0);
+  #ranked = 0;
+  #rankedOf: readonly string[] | undefined;
+
+  /** Rank by name index, valid for every name a node of `name` uses. */
+  ranks(names: readonly string[], name: Int32Array): Int32Array {
+    if (this.#seenAt.length < names.length) this.#seenAt = new Int32Array(Math.max(names.length, this.#seenAt.length * 2));
+    if (++this.#generation === 0x7fffffff) {
+      this.#seenAt.fill(0);
+      this.#generation = 1;
+    }
+    const seenAt = this.#seenAt;
+    const generation = this.#generation;
+    const used: number[] = [];
+    let max = -1;
+    for (let i = 1; i < name.length; i++) {
+      const n = name[i]!;
+      if (seenAt[n] !== generation) {
+        seenAt[n] = generation;
+        used.push(n);
+        if (n > max) max = n;
+      }
+    }
+    if (this.#rankedOf === names && max < this.#ranked) return this.#ranks;
+    if (names.length <= 4 * used.length + 1024) {
+      const all = Array.from({ length: names.length }, (_, i) => i).sort(byString(names));
+      const ranks = new Int32Array(names.length);
+      for (let r = 0; r < all.length; r++) ranks[all[r]!] = r;
+      this.#ranks = ranks;
+      this.#ranked = names.length;
+      this.#rankedOf = names;
+      return ranks;
+    }
+    used.sort(byString(names));
+    const local = new Int32Array(max + 1);
+    for (let r = 0; r < used.length; r++) local[used[r]!] = r;
+    return local;
+  }
+}
 
 const byString = (names: readonly string[]) => (a: number, b: number): number => {
   const x = names[a]!;
@@ -161,66 +202,27 @@ const byString = (names: readonly string[]) => (a: number, b: number): number =>
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-/**
- * Ranks (string order: UTF-16 code units, as Array.prototype.sort) of the names used by the
- * tree's nodes. All names are ranked once and reused while no new name is used; when the table
- * is much larger than what a tree uses, only the used names are sorted.
- */
-function nameRanks(names: readonly string[], name: Int32Array): Int32Array {
-  if (seenAt.length < names.length) seenAt = new Int32Array(Math.max(names.length, seenAt.length * 2));
-  if (++generation === 0x7fffffff) {
-    seenAt.fill(0);
-    generation = 1;
-  }
-  const used: number[] = [];
-  let max = -1;
-  for (let i = 1; i < name.length; i++) {
-    const n = name[i]!;
-    if (seenAt[n] !== generation) {
-      seenAt[n] = generation;
-      used.push(n);
-      if (n > max) max = n;
-    }
-  }
-  if (rankedOf === names && max < ranked) return ranks;
-  if (names.length <= 4 * used.length + 1024) {
-    const all = Array.from({ length: names.length }, (_, i) => i).sort(byString(names));
-    ranks = new Int32Array(names.length);
-    for (let r = 0; r < all.length; r++) ranks[all[r]!] = r;
-    ranked = names.length;
-    rankedOf = names;
-    return ranks;
-  }
-  used.sort(byString(names));
-  const local = new Int32Array(max + 1);
-  for (let r = 0; r < used.length; r++) local[used[r]!] = r;
-  return local;
+/** Children of every node in CSR form: those of node `p` are `children[start[p] .. start[p + 1])`. */
+export interface Children {
+  start: Int32Array;
+  children: Int32Array;
 }
 
-/**
- * The flamebearer of the merged `stacks` with at most `maxNodes` nodes (root and `other` nodes
- * included): the heaviest nodes are kept (ties: shallower first, then depth-first order), the rest
- * of each parent's children become one `other` child, so every total (numTicks included) stays
- * exact. Siblings are sorted by name. `diff` gives septuples, else quadruples.
- */
-export function renderFlamebearer(names: readonly string[], stacks: StackTable, maxNodes: number, diff: boolean): RenderResult {
-  const tree = buildTree(stacks);
-  const { size, parent, depth, name, totalL, totalR, selfL, selfR } = tree;
-
-  // Sibling order: frame names ranked by string order (UTF-16 code units, as Array.prototype.sort).
-  const rank = nameRanks(names, name);
-  // Children of each node (CSR), sorted by name.
-  const childStart = new Int32Array(size + 1);
-  for (let i = 1; i < size; i++) childStart[parent[i]! + 1]!++;
-  for (let i = 0; i < size; i++) childStart[i + 1]! += childStart[i]!;
+/** Children of each node, sorted by the rank of their name. */
+export function sortedChildren(tree: CallTree, rank: Int32Array): Children {
+  const { size, parent, name } = tree;
+  const start = new Int32Array(size + 1);
+  for (let i = 1; i < size; i++) start[parent[i]! + 1]!++;
+  for (let i = 0; i < size; i++) start[i + 1]! += start[i]!;
   const children = new Int32Array(Math.max(0, size - 1));
-  const fill = childStart.slice(0, size);
+  const fill = start.slice(0, size);
   for (let i = 1; i < size; i++) children[fill[parent[i]!]!++] = i;
   for (let p = 0; p < size; p++) {
-    const a = childStart[p]!;
-    const b = childStart[p + 1]!;
+    const a = start[p]!;
+    const b = start[p + 1]!;
     if (b - a < 2) continue;
     if (b - a <= 24) {
+      // Insertion sort: most nodes have a handful of children.
       for (let i = a + 1; i < b; i++) {
         const c = children[i]!;
         const rc = rank[name[c]!]!;
@@ -235,113 +237,139 @@ export function renderFlamebearer(names: readonly string[], stacks: StackTable, 
       children.subarray(a, b).sort((x, y) => rank[name[x]!]! - rank[name[y]!]!);
     }
   }
+  return { start, children };
+}
 
+/**
+ * Which nodes a flame graph of at most `maxNodes` nodes keeps (1 in the result): the heaviest
+ * (diff: left + right) first, ties to the shallower, then to the earlier in depth-first order;
+ * every parent that loses children gets one `other` node, and those count toward `maxNodes` too.
+ * All nodes when the tree fits.
+ */
+export function keptNodes(tree: CallTree, c: Children, maxNodes: number, diff: boolean): Uint8Array {
+  const { size, parent, depth, totalL, totalR } = tree;
   const kept = new Uint8Array(size);
-  let truncated = false;
-  if (size <= maxNodes) {
-    kept.fill(1);
-  } else {
-    truncated = true;
-    // Depth-first (pre-order) rank of every node: the final tie-break.
-    const dfs = new Int32Array(size);
-    const walk = new Int32Array(size);
-    let top = 0;
-    let next = 0;
-    walk[top++] = 0;
-    while (top > 0) {
-      const n = walk[--top]!;
-      dfs[n] = next++;
-      for (let j = childStart[n + 1]! - 1; j >= childStart[n]!; j--) walk[top++] = children[j]!;
-    }
-    let weight = totalL;
-    if (diff) {
-      weight = new Float64Array(size);
-      for (let i = 0; i < size; i++) weight[i] = totalL[i]! + totalR[i]!;
-    }
-    // Only the `maxNodes` heaviest nodes (and ties with the last of them) can be kept.
-    const threshold = kthLargest(weight.slice(), Math.min(maxNodes, size));
-    let m = 0;
-    for (let i = 0; i < size; i++) if (weight[i]! >= threshold) m++;
-    const order = new Int32Array(m);
-    m = 0;
-    for (let i = 0; i < size; i++) if (weight[i]! >= threshold) order[m++] = i;
-    order.sort((a, b) => weight[b]! - weight[a]! || depth[a]! - depth[b]! || dfs[a]! - dfs[b]!);
-    // Keep the longest prefix of `order` whose nodes plus one `other` per parent that loses
-    // children fit; that count only grows with the prefix, so one scan finds it.
-    const keptChildren = new Int32Array(size);
-    let count = 0;
-    for (let j = 0; j < order.length; j++) {
-      const n = order[j]!;
-      const p = parent[n]!;
-      const gains = keptChildren[n]! < childStart[n + 1]! - childStart[n]! ? 1 : 0;
-      const fills = p >= 0 && kept[p] === 1 && keptChildren[p]! + 1 === childStart[p + 1]! - childStart[p]! ? 1 : 0;
-      const after = count + 1 + gains - fills;
-      if (after > maxNodes && j > 0) break;
-      kept[n] = 1;
-      if (p >= 0) keptChildren[p]!++;
-      count = after;
+  if (size <= maxNodes) return kept.fill(1);
+  const { start, children } = c;
+  // Depth-first (pre-order) rank of every node: the final tie-break.
+  const dfs = new Int32Array(size);
+  const walk = new Int32Array(size);
+  let top = 0;
+  let next = 0;
+  walk[top++] = 0;
+  while (top > 0) {
+    const n = walk[--top]!;
+    dfs[n] = next++;
+    for (let j = start[n + 1]! - 1; j >= start[n]!; j--) walk[top++] = children[j]!;
+  }
+  let weight = totalL;
+  if (diff) {
+    weight = new Float64Array(size);
+    for (let i = 0; i < size; i++) weight[i] = totalL[i]! + totalR[i]!;
+  }
+  // Only the `maxNodes` heaviest nodes (and ties with the last of them) can be kept.
+  const threshold = kthLargest(weight.slice(), Math.min(maxNodes, size));
+  let m = 0;
+  for (let i = 0; i < size; i++) if (weight[i]! >= threshold) m++;
+  const order = new Int32Array(m);
+  m = 0;
+  for (let i = 0; i < size; i++) if (weight[i]! >= threshold) order[m++] = i;
+  order.sort((a, b) => weight[b]! - weight[a]! || depth[a]! - depth[b]! || dfs[a]! - dfs[b]!);
+  // Keep the longest prefix of `order` whose nodes plus one `other` per parent that loses
+  // children fit; that count only grows with the prefix, so one scan finds it.
+  const keptChildren = new Int32Array(size);
+  let count = 0;
+  for (let j = 0; j < order.length; j++) {
+    const n = order[j]!;
+    const p = parent[n]!;
+    const gains = keptChildren[n]! < start[n + 1]! - start[n]! ? 1 : 0;
+    const fills = p >= 0 && kept[p] === 1 && keptChildren[p]! + 1 === start[p + 1]! - start[p]! ? 1 : 0;
+    const after = count + 1 + gains - fills;
+    if (after > maxNodes && j > 0) break;
+    kept[n] = 1;
+    if (p >= 0) keptChildren[p]!++;
+    count = after;
+  }
+  return kept;
+}
+
+/** Per kept parent, the totals of its children that were cut (its `other` node; 0: none). */
+export function otherTotals(tree: CallTree, kept: Uint8Array): { left: Float64Array; right: Float64Array } {
+  const { size, parent, totalL, totalR } = tree;
+  const left = new Float64Array(size);
+  const right = new Float64Array(size);
+  for (let i = 1; i < size; i++) {
+    const p = parent[i]!;
+    if (kept[p] && !kept[i]) {
+      left[p]! += totalL[i]!;
+      right[p]! += totalR[i]!;
     }
   }
+  return { left, right };
+}
 
-  // `other` per kept parent: the totals of its children that were cut.
-  const otherL = new Float64Array(size);
-  const otherR = new Float64Array(size);
-  if (truncated) {
-    for (let i = 1; i < size; i++) {
-      const p = parent[i]!;
-      if (kept[p] && !kept[i]) {
-        otherL[p]! += totalL[i]!;
-        otherR[p]! += totalR[i]!;
-      }
-    }
-  }
+/** Output names in order of first use, `total` first; `source` maps each to its input index (-1: root, other). */
+class OutputNames {
+  readonly names: string[] = [];
+  readonly source: number[] = [];
+  readonly #index = new Map<number, number>();
+  constructor(readonly input: readonly string[]) {}
 
-  // Output names in order of first use; `total` first.
-  const outIndex = new Map<number, number>();
-  const outNames: string[] = [];
-  const outSource: number[] = [];
-  const nameOf = (idx: number): number => {
-    let o = outIndex.get(idx);
+  of(idx: number): number {
+    let o = this.#index.get(idx);
     if (o === undefined) {
-      o = outNames.length;
-      outNames.push(idx === ROOT ? ROOT_NAME : idx === OTHER ? OTHER_NAME : names[idx]!);
-      outSource.push(idx === ROOT || idx === OTHER ? -1 : idx);
-      outIndex.set(idx, o);
+      o = this.names.length;
+      this.names.push(idx === ROOT ? ROOT_NAME : idx === OTHER ? OTHER_NAME : this.input[idx]!);
+      this.source.push(idx === ROOT || idx === OTHER ? -1 : idx);
+      this.#index.set(idx, o);
     }
     return o;
-  };
+  }
+}
 
-  const levels: number[][] = [];
-  const endL: number[] = [];
-  const endR: number[] = [];
-  let maxSelf = 0;
-  let nodes = 0;
-  const emit = (d: number, xl: number, tl: number, sl: number, xr: number, tr: number, sr: number, nameIdx: number): void => {
+/** Appends nodes to per-depth levels, delta-encoding x offsets within each level. */
+class LevelWriter {
+  readonly levels: number[][] = [];
+  maxSelf = 0;
+  nodes = 0;
+  readonly #endL: number[] = [];
+  readonly #endR: number[] = [];
+  constructor(readonly diff: boolean) {}
+
+  emit(d: number, xl: number, tl: number, sl: number, xr: number, tr: number, sr: number, nameIdx: number): void {
+    const { levels } = this;
     while (levels.length <= d) {
       levels.push([]);
-      endL.push(0);
-      endR.push(0);
+      this.#endL.push(0);
+      this.#endR.push(0);
     }
     const level = levels[d]!;
-    if (diff) level.push(xl - endL[d]!, tl, sl, xr - endR[d]!, tr, sr, nameIdx);
-    else level.push(xl - endL[d]!, tl, sl, nameIdx);
-    endL[d] = xl + tl;
-    endR[d] = xr + tr;
-    if (sl > maxSelf) maxSelf = sl;
-    if (diff && sr > maxSelf) maxSelf = sr;
-    nodes++;
-  };
+    if (this.diff) level.push(xl - this.#endL[d]!, tl, sl, xr - this.#endR[d]!, tr, sr, nameIdx);
+    else level.push(xl - this.#endL[d]!, tl, sl, nameIdx);
+    this.#endL[d] = xl + tl;
+    this.#endR[d] = xr + tr;
+    if (sl > this.maxSelf) this.maxSelf = sl;
+    if (this.diff && sr > this.maxSelf) this.maxSelf = sr;
+    this.nodes++;
+  }
+}
 
-  // Pre-order walk of the kept nodes; a parent's `other` (encoded -parent-1) after its kept children.
+/**
+ * The levels of the kept nodes, depth-first with children left to right; a parent's `other`
+ * node comes after its kept children. Each node's x on both sides is where its previous kept
+ * sibling ended (or its parent's x), so a diff's left and right offsets line up per node.
+ */
+function emitLevels(names: readonly string[], tree: CallTree, c: Children, kept: Uint8Array, other: { left: Float64Array; right: Float64Array }, diff: boolean) {
+  const { size, depth, name, totalL, totalR, selfL, selfR } = tree;
+  const { start, children } = c;
+  const out = new OutputNames(names);
+  const w = new LevelWriter(diff);
+  // An explicit stack: node (an `other` is encoded -parent-1) and its x on both sides.
   const cap = size * 2 + 1;
   const stackNode = new Int32Array(cap);
   const stackXL = new Float64Array(cap);
   const stackXR = new Float64Array(cap);
-  let top = 0;
-  stackNode[top] = 0;
-  stackXL[top] = 0;
-  stackXR[top] = 0;
-  top++;
+  let top = 1;
   const pending = new Int32Array(size);
   while (top > 0) {
     top--;
@@ -350,46 +378,60 @@ export function renderFlamebearer(names: readonly string[], stacks: StackTable, 
     const xr = stackXR[top]!;
     if (node < 0) {
       const p = -node - 1;
-      emit(depth[p]! + 1, xl, otherL[p]!, otherL[p]!, xr, otherR[p]!, otherR[p]!, nameOf(OTHER));
+      w.emit(depth[p]! + 1, xl, other.left[p]!, other.left[p]!, xr, other.right[p]!, other.right[p]!, out.of(OTHER));
       continue;
     }
-    emit(depth[node]!, xl, totalL[node]!, selfL[node]!, xr, totalR[node]!, selfR[node]!, nameOf(name[node]!));
+    w.emit(depth[node]!, xl, totalL[node]!, selfL[node]!, xr, totalR[node]!, selfR[node]!, out.of(name[node]!));
     // Children left to right, pushed in reverse so the leftmost is visited first.
     let n = 0;
     let cl = xl;
     let cr = xr;
-    for (let j = childStart[node]!; j < childStart[node + 1]!; j++) {
-      const c = children[j]!;
-      if (!kept[c]) continue;
-      pending[n++] = c;
+    for (let j = start[node]!; j < start[node + 1]!; j++) {
+      const ch = children[j]!;
+      if (kept[ch]) pending[n++] = ch;
     }
-    const hasOther = otherL[node]! > 0 || otherR[node]! > 0;
-    let w = top + n + (hasOther ? 1 : 0);
-    top = w;
+    const hasOther = other.left[node]! > 0 || other.right[node]! > 0;
+    let s = top + n + (hasOther ? 1 : 0);
+    top = s;
     for (let k = 0; k < n; k++) {
-      const c = pending[k]!;
-      w--;
-      stackNode[w] = c;
-      stackXL[w] = cl;
-      stackXR[w] = cr;
-      cl += totalL[c]!;
-      cr += totalR[c]!;
+      const ch = pending[k]!;
+      s--;
+      stackNode[s] = ch;
+      stackXL[s] = cl;
+      stackXR[s] = cr;
+      cl += totalL[ch]!;
+      cr += totalR[ch]!;
     }
     if (hasOther) {
-      w--;
-      stackNode[w] = -node - 1;
-      stackXL[w] = cl;
-      stackXR[w] = cr;
+      s--;
+      stackNode[s] = -node - 1;
+      stackXL[s] = cl;
+      stackXR[s] = cr;
     }
   }
+  return { out, w };
+}
 
-  const leftTicks = totalL[0] ?? 0;
-  const rightTicks = totalR[0] ?? 0;
+/**
+ * The flamebearer of the merged `stacks` with at most `maxNodes` nodes (root and `other` nodes
+ * included): the heaviest nodes are kept, the rest of each parent's children become one `other`
+ * child, so every total (numTicks included) stays exact. Siblings are sorted by name. `diff`
+ * gives septuples, else quadruples.
+ */
+export function renderFlamebearer(names: readonly string[], stacks: StackTable, maxNodes: number, diff: boolean, order = new NameOrder()): RenderResult {
+  const tree = buildTree(stacks);
+  const children = sortedChildren(tree, order.ranks(names, tree.name));
+  const kept = keptNodes(tree, children, maxNodes, diff);
+  const truncated = tree.size > maxNodes;
+  const other = truncated ? otherTotals(tree, kept) : { left: new Float64Array(tree.size), right: new Float64Array(tree.size) };
+  const { out, w } = emitLevels(names, tree, children, kept, other, diff);
+  const leftTicks = tree.totalL[0] ?? 0;
+  const rightTicks = tree.totalR[0] ?? 0;
   return {
-    flamebearer: { names: outNames, levels, numTicks: diff ? leftTicks + rightTicks : leftTicks, maxSelf },
-    nameSource: outSource,
+    flamebearer: { names: out.names, levels: w.levels, numTicks: diff ? leftTicks + rightTicks : leftTicks, maxSelf: w.maxSelf },
+    nameSource: out.source,
     truncated,
-    nodes,
+    nodes: w.nodes,
     leftTicks,
     rightTicks,
   };

@@ -7,7 +7,7 @@ import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
 import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
 import type { TimeRange } from './time.js';
-import { renderFlamebearer, type FrameSources, type RenderResult } from '@kiln/api/flamebearer';
+import { NameOrder, renderFlamebearer, type FrameSources, type RenderResult } from '@kiln/api/flamebearer';
 
 export interface Selection {
   selector: Selector;
@@ -45,6 +45,9 @@ function withFrames(r: RenderResult, frames: readonly FrameInfo[]): FlameResult 
 }
 
 export class QueryEngine {
+  /** Sibling order of the catalog's names, kept between queries. */
+  readonly #order = new NameOrder();
+
   constructor(
     readonly client: ClickHouseClient,
     readonly catalog: Catalog,
@@ -147,13 +150,13 @@ export class QueryEngine {
   async flamegraph(sel: Selection, maxNodes: number): Promise<FlameResult> {
     const { hashes, values } = await this.stackTotals(sel);
     const { names, frames, seqs } = await this.stackSeqs(hashes);
-    return withFrames(renderFlamebearer(names, { seqs, left: values }, maxNodes, false), frames);
+    return withFrames(renderFlamebearer(names, { seqs, left: values }, maxNodes, false, this.#order), frames);
   }
 
   async diff(left: Selection, right: Selection, maxNodes: number): Promise<FlameResult> {
     const t = await this.stackTotals2(left, right);
     const { names, frames, seqs } = await this.stackSeqs(t.hashes);
-    return withFrames(renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true), frames);
+    return withFrames(renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true, this.#order), frames);
   }
 
   /** Per (series, stack) totals with the series labels and each stack's functions: what a pprof export needs. */
