@@ -153,7 +153,7 @@ export class FrameCache {
       this.currentSize = 0;
     }
     let byVaddr = this.current.get(key);
-    if (byVaddr === undefined) this.current.set(key, (byVaddr = new Map()));
+    if (byVaddr === undefined) this.current.set(key, (byVaddr = new Map<number, readonly Frame[]>()));
     if (!byVaddr.has(vaddr)) this.currentSize++;
     byVaddr.set(vaddr, frames);
   }

@@ -5,4 +5,10 @@ export type { Frame } from './elf-cache.js';
 export { Kallsyms, type KallsymsOptions } from './kallsyms.js';
 export { PerfMap } from './perf-map.js';
 export { parseProcMaps, parseNsPid, type ProcMapping } from './proc-maps.js';
-export { native as symbolizerNative, type NativeAddon, type NativeElfFile, type NativeElfInfo, type NativeResolveResult } from './native.js';
+export {
+  native as symbolizerNative,
+  type NativeAddon,
+  type NativeElfFile,
+  type NativeElfInfo,
+  type NativeResolveResult,
+} from './native.js';

@@ -188,7 +188,17 @@ export class ProcessSnapshots {
     }
     const root = `${dir}/root`;
     const mappings = snapshotMappings(text, previous?.mappings ?? [], (raw) => this.files.open(dir, root, raw));
-    const snap: Snapshot = { pid, generation, dir, root, nspid, mappings, takenAt: Date.now(), missed: new Set(), perfMaps: previous?.perfMaps };
+    const snap: Snapshot = {
+      pid,
+      generation,
+      dir,
+      root,
+      nspid,
+      mappings,
+      takenAt: Date.now(),
+      missed: new Set(),
+      perfMaps: previous?.perfMaps,
+    };
     this.byPid.set(pid, snap);
     return snap;
   }
