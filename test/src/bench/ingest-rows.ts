@@ -7,12 +7,7 @@
 // server's own code, "total" adds zlib).
 //
 //   node test/dist/bench/ingest-rows.js [--rounds 7] [--agents 16] [--events 1500] [--procs 10] [--corpus 3000]
-import { Catalog } from '@kiln/server/dist/catalog.js';
-import { gunzipLimited } from '@kiln/server/dist/ingest/body.js';
-import { defaultIngestLimits } from '@kiln/server/dist/ingest/limits.js';
-import { addPprof, decodePprof, sampleTypes } from '@kiln/server/dist/ingest/pprof.js';
-import { UploadBuilder } from '@kiln/server/dist/ingest/rows.js';
-import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
+import { addPprof, Catalog, decodePprof, defaultIngestLimits, gunzipLimited, sampleTypes, TsvWriter, UploadBuilder } from '@kiln/server/ingest-internals';
 import { agentProfile, flag, makeCorpus } from './server-sim.js';
 
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@
 // --no-baseline: the server's numbers only (to compare two builds of the server, run back to back).
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { TsvWriter } from '@kiln/server/dist/ingest/tsv.js';
+import { TsvWriter } from '@kiln/server/ingest-internals';
 import { createChdbConnection } from 'chdb/connection';
 import { startServer, tempDir } from '../lib/kiln.js';
 import { agentProfile, flag, makeCorpus, quantile, type SimProfile } from './server-sim.js';
