@@ -1,4 +1,4 @@
-// The flamebearer as /api/v1/flamegraph and /api/v1/diff send it (Pyroscope's layout, shared/API.md):
+// The flamebearer as /api/v1/flamegraph and /api/v1/diff send it (Pyroscope's layout):
 // one TypeBox schema per body, and the TypeScript types derived from them.
 import { Type, type Static } from 'typebox';
 

@@ -1,4 +1,4 @@
-// The query API (shared/API.md): one engine and one latency histogram shared by the route modules.
+// The query API: one engine and one latency histogram shared by the route modules.
 import type { FastifyInstance } from 'fastify';
 import { Histogram } from 'prom-client';
 import { badRequest } from '../http/http-error.js';

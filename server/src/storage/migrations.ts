@@ -29,7 +29,7 @@ export const migrations: readonly Migration[] = [
   {
     version: 2,
     name: 'profile tables: functions, stacks, series, samples, profiles',
-    // Why this shape: README.md, "Storage schema".
+    // Why this shape: docs/storage.md.
     statements: (ctx) => [
       ...createTable(ctx, {
         name: T.functions,
@@ -124,7 +124,7 @@ export const migrations: readonly Migration[] = [
     version: 4,
     name: 'profiles: raw uploads stored with LZ4, not ZSTD(3)',
     // Uploads are mostly gzipped already: ZSTD(3) saved ~7% of their bytes and cost ingest CPU on
-    // every insert and merge (README.md, "Storage schema"). Codec only: merges recompress old parts.
+    // every insert and merge (docs/storage.md). Codec only: merges recompress old parts.
     statements: (ctx) =>
       [...new Set([storageTable(ctx, T.profiles), T.profiles])].map(
         (table) => `ALTER TABLE ${table}${onCluster(ctx)} MODIFY COLUMN IF EXISTS payload CODEC(LZ4)`,

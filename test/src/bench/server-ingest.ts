@@ -1,4 +1,4 @@
-// Benchmark (not a test) of issue 4's ingest: simulated agents push 10 s pprof profiles to a real
+// Benchmark (not a test) of ingest: simulated agents push 10 s pprof profiles to a real
 // `kiln server` (CLI, embedded chDB) concurrently, back to back; then what the server stored is
 // inserted straight into chDB by a minimal script, the physical limit, twice: the sample rows alone,
 // and the sample rows with the uploads as received (kiln_profiles, which the server must keep too).

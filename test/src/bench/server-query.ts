@@ -1,4 +1,4 @@
-// Benchmark (not a test) of issue 4's queries: one hour of 50 simulated nodes ingested through a
+// Benchmark (not a test) of the query path: one hour of 50 simulated nodes ingested through a
 // real `kiln server`; then flame graph and diff latency (p50/p95) against the bare `GROUP BY stack`
 // query on the same rows, and bytes on disk per stored sample after OPTIMIZE TABLE … FINAL.
 //

@@ -1,4 +1,4 @@
-// Benchmark (not a pass/fail test) of issue 3: symbolization throughput of
+// Benchmark (not a pass/fail test): symbolization throughput of
 // @kiln/symbolizer against `llvm-symbolizer --obj BIN` on the same addresses.
 //
 //   node test/dist/bench/symbolize-throughput.js [--addresses 20000] [--batch 1000] [--seed 1] [--json]
