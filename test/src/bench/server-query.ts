@@ -2,11 +2,15 @@
 // real `kiln server`; then flame graph and diff latency (p50/p95) against the bare `GROUP BY stack`
 // query on the same rows, and bytes on disk per stored sample after OPTIMIZE TABLE … FINAL.
 //
-//   node test/dist/bench/server-query.js [--quick] [--nodes 50] [--minutes 60] [--events 760] [--runs 15]
+//   node test/dist/bench/server-query.js [--quick] [--nodes 50] [--minutes 60] [--events 760] [--runs 15] [--data DIR]
+//
+// `--data DIR` keeps the loaded store in DIR, and a later run with the same DIR skips the load: two
+// builds of the server (before and after a change) then answer the same queries on the same rows.
 //
 // "Samples" are counted two ways: sample rows (one per series, stack and 10 s upload: what the
 // scan reads) and sampled events (what the agents counted). `--minutes 80` selects over 10 M of both.
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { startServer, tempDir } from '../lib/kiln.js';
@@ -21,41 +25,65 @@ const runs = flag(args, 'runs', quick ? 7 : 15);
 const PER_NODE = 6;
 
 const corpus = makeCorpus(3000);
-const payloads: SimProfile[][] = Array.from({ length: nodes }, (_, n) => Array.from({ length: PER_NODE }, (_, k) => agentProfile(corpus, `node-${n}`, 10, events, n * 100 + k + 1)));
-const hourStart = Math.floor(Date.now() / 1000 / 3600) * 3600 - 2 * 3600;
-const profilesPerNode = (minutes * 60) / 10;
-const dataDir = tempDir('kiln-bench-query-');
-
-console.log(`loading ${nodes} nodes × ${minutes} min of 10 s profiles (${events} samples each) through /ingest …`);
-let server = await startServer({ dataDir });
-let totalEvents = 0;
-const loadStart = performance.now();
-const jobs: (() => Promise<void>)[] = [];
-for (let n = 0; n < nodes; n++) {
-  for (let i = 0; i < profilesPerNode; i++) {
-    const p = payloads[n]![i % PER_NODE]!;
-    const from = hourStart + i * 10;
-    jobs.push(async () => {
-      for (;;) {
-        const res = await fetch(`${server.url}/ingest?name=kiln-agent&format=pprof&from=${from}&until=${from + 10}`, { method: 'POST', body: p.gz });
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      totalEvents += p.events;
-    });
-  }
+const keptData = args.includes('--data') ? args[args.indexOf('--data') + 1]! : undefined;
+const dataDir = keptData ?? tempDir('kiln-bench-query-');
+const metaFile = join(dataDir, 'bench-query.json');
+interface Loaded {
+  hourStart: number;
+  totalEvents: number;
+  nodes: number;
+  minutes: number;
 }
-let next = 0;
-await Promise.all(Array.from({ length: 16 }, async () => {
-  while (next < jobs.length) await jobs[next++]!();
-}));
-console.log(`loaded ${jobs.length} profiles, ${totalEvents} samples, in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
-await server.stop();
+let loaded: Loaded;
+if (keptData !== undefined && existsSync(metaFile)) {
+  loaded = JSON.parse(readFileSync(metaFile, 'utf8')) as Loaded;
+  if (loaded.nodes !== nodes || loaded.minutes !== minutes) throw new Error(`${dataDir} holds ${loaded.nodes} nodes × ${loaded.minutes} min; pass the same --nodes and --minutes`);
+  console.log(`using ${dataDir}: ${loaded.nodes} nodes × ${loaded.minutes} min loaded before`);
+} else {
+  mkdirSync(dataDir, { recursive: true });
+  loaded = await load();
+  writeFileSync(metaFile, JSON.stringify(loaded));
+}
+const { hourStart, totalEvents } = loaded;
+let server: Awaited<ReturnType<typeof startServer>>;
+
+async function load(): Promise<Loaded> {
+  const payloads: SimProfile[][] = Array.from({ length: nodes }, (_, n) => Array.from({ length: PER_NODE }, (_, k) => agentProfile(corpus, `node-${n}`, 10, events, n * 100 + k + 1)));
+  const hourStart = Math.floor(Date.now() / 1000 / 3600) * 3600 - 2 * 3600;
+  const profilesPerNode = (minutes * 60) / 10;
+
+  console.log(`loading ${nodes} nodes × ${minutes} min of 10 s profiles (${events} samples each) through /ingest …`);
+  server = await startServer({ dataDir });
+  let totalEvents = 0;
+  const loadStart = performance.now();
+  const jobs: (() => Promise<void>)[] = [];
+  for (let n = 0; n < nodes; n++) {
+    for (let i = 0; i < profilesPerNode; i++) {
+      const p = payloads[n]![i % PER_NODE]!;
+      const from = hourStart + i * 10;
+      jobs.push(async () => {
+        for (;;) {
+          const res = await fetch(`${server.url}/ingest?name=kiln-agent&format=pprof&from=${from}&until=${from + 10}`, { method: 'POST', body: p.gz });
+          await res.arrayBuffer();
+          if (res.status === 200) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        totalEvents += p.events;
+      });
+    }
+  }
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  }));
+  console.log(`loaded ${jobs.length} profiles, ${totalEvents} samples, in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  await server.stop();
+  return { hourStart, totalEvents, nodes, minutes };
+}
 
 // Storage and the bare query, straight on the data directory (the server is stopped: one chDB per directory).
 const client = createClient({ connection: createChdbConnection({ path: dataDir }) as unknown as ClickHouseClientConfigOptions['connection'] });
-await client.command({ query: 'OPTIMIZE TABLE kiln_samples FINAL' });
+await client.command({ query: 'OPTIMIZE TABLE kiln_samples FINAL' }); // a no-op on a store optimized before
 const [size] = await (
   await client.query({
     query: `SELECT sum(rows) AS rows, sum(data_compressed_bytes) AS bytes FROM system.parts WHERE table = 'kiln_samples' AND active AND database = currentDatabase()`,
@@ -110,7 +138,7 @@ const leftNodes = `node-(${Array.from({ length: half }, (_, i) => i).join('|')})
 const flame = await api('/api/v1/flamegraph', { query: 'cpu{}', from: String(from), until: String(until) });
 const diff = await api('/api/v1/diff', { left: `cpu{node=~"${leftNodes}"}`, right: `cpu{node!~"${leftNodes}"}`, from: String(from), until: String(until) });
 await server.stop();
-rmSync(dataDir, { recursive: true, force: true });
+if (keptData === undefined) rmSync(dataDir, { recursive: true, force: true });
 
 const fmt = (ts: number[]) => `p50 ${quantile(ts, 0.5).toFixed(0)} ms, p95 ${quantile(ts, 0.95).toFixed(0)} ms`;
 console.log(`\nselection: ${Number(cpuRows!.n)} cpu sample rows = ${totalEvents} sampled events (${nodes} nodes, ${minutes} min)`);
