@@ -122,7 +122,7 @@ export class PprofBuilder {
   location(addr: SymbolizedAddress): number {
     const mappingId = addr.mapping === undefined ? 0 : this.#mapping(addr.mapping);
     let atAddress = this.#locationsAt.get(mappingId);
-    if (atAddress === undefined) this.#locationsAt.set(mappingId, (atAddress = new Map()));
+    if (atAddress === undefined) this.#locationsAt.set(mappingId, (atAddress = new Map<number | bigint, LocationEntry>()));
     const first = atAddress.get(addr.address);
     for (let e = first; e !== undefined; e = e.next) if (sameFrames(e.frames, addr.frames)) return e.id;
     const id = this.#locations.length + 1;

@@ -67,7 +67,7 @@ export class Profiler {
       this.#symbolizer.snapshotProcess(pid, generation) ? this.#symbolizer.mappedBuildId(pid, exe) : undefined,
     );
     let generations = this.#processes.get(pid);
-    if (generations === undefined) this.#processes.set(pid, (generations = new Map()));
+    if (generations === undefined) this.#processes.set(pid, (generations = new Map<number, ProcessInfo>()));
     generations.set(generation, info);
     if (!info.unreadable) this.#symbolizer.snapshotProcess(pid, generation);
     return info;

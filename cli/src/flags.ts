@@ -73,7 +73,7 @@ export function parseFlags(specs: FlagSpecs, argv: string[], env: NodeJS.Process
     const fromEnv = env[envName(name)];
     if (spec.type === 'list') {
       const items = Array.isArray(given) ? given.map(String) : fromEnv !== undefined && fromEnv !== '' ? fromEnv.split(',') : undefined;
-      values[name] = items ?? (spec.default as string[] | undefined) ?? [];
+      values[name] = items ?? (Array.isArray(spec.default) ? spec.default : []);
       continue;
     }
     if (given !== undefined) {

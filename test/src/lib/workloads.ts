@@ -95,11 +95,10 @@ export async function startNodeWorkload(seconds: number, opts: Omit<StartOptions
     ...opts,
     command: [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(workloadsDir, 'node_workload.js'), String(seconds)],
   });
-  const stop = w.stop;
   return {
     ...w,
     stop: async () => {
-      const code = await stop();
+      const code = await w.stop();
       rmSync(`/tmp/perf-${w.pid}.map`, { force: true });
       return code;
     },
@@ -108,5 +107,5 @@ export async function startNodeWorkload(seconds: number, opts: Omit<StartOptions
 
 /** Stops every workload, ignoring the ones that already ended. */
 export async function stopAll(workloads: Iterable<Workload | undefined>): Promise<void> {
-  await Promise.all([...workloads].map((w) => w?.stop()));
+  await Promise.all([...workloads].filter((w) => w !== undefined).map((w) => w.stop()));
 }
