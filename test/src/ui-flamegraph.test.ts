@@ -1,8 +1,8 @@
 // Runs the flame graph core's unit tests (web/test/*.test.ts) under node:test.
 // The web package is TypeScript for a bundler (SvelteKit/Vite), outside this package's tsc
-// build, so its tests are bundled here with esbuild (one ESM file each, into a temp directory)
-// and imported: the node:test cases they declare join this file's run. They are type-checked
-// with the UI by `npm run check -w @kiln/web`.
+// build, so its tests are bundled here with esbuild (one ESM file each, @kiln/api's build included,
+// into a temp directory) and imported: the node:test cases they declare join this file's run. They
+// are type-checked with the UI by `npm run check -w @kiln/web`.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,7 +28,6 @@ try {
       format: 'esm',
       target: 'node20',
       sourcemap: 'inline',
-      packages: 'external',
       logLevel: 'warning',
     });
     bundles.push(outfile);

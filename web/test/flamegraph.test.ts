@@ -20,6 +20,7 @@ import {
 	encodeFlamebearer,
 	focusRange,
 	formatPercent,
+	frameInfo,
 	functionTable,
 	layoutViewport,
 	matchNames,
@@ -331,7 +332,7 @@ test('frame names: kind, location and binary', () => {
 });
 
 test('frame sources from the server (metadata.frames) give file:line, binary and kind', () => {
-	decodeFlamebearer({
+	const tree = decodeFlamebearer({
 		flamebearer: { names: ['total', 'kilnSrcMain', 'kilnSrcWrite', 'kilnSrcTick', 'kilnSrcBare'], levels: [[0, 4, 0, 0], [0, 4, 0, 1], [0, 2, 2, 2, 0, 1, 1, 3, 0, 1, 1, 4]], numTicks: 4, maxSelf: 2 },
 		metadata: {
 			format: 'single',
@@ -342,16 +343,22 @@ test('frame sources from the server (metadata.frames) give file:line, binary and
 			}
 		}
 	});
-	const main = parseFrame('kilnSrcMain');
+	// The sources belong to the tree: frameInfo reads them from it, parseFrame(name) alone never sees them.
+	const frame = (name: string) => frameInfo(tree, tree.names.indexOf(name));
+	const main = frame('kilnSrcMain');
 	assert.equal(main.location, 'src/main.c:12');
 	assert.equal(main.binary, 'shop');
 	assert.equal(main.kind, 'native');
 	assert.equal(main.pkg, 'shop');
-	assert.equal(parseFrame('kilnSrcWrite').kind, 'runtime');
-	assert.equal(parseFrame('kilnSrcTick').kind, 'kernel');
-	const bare = parseFrame('kilnSrcBare');
+	assert.equal(frame('kilnSrcWrite').kind, 'runtime');
+	assert.equal(frame('kilnSrcTick').kind, 'kernel');
+	const bare = frame('kilnSrcBare');
 	assert.equal(bare.location, undefined);
 	assert.equal(bare.binary, undefined);
+	assert.equal(parseFrame('kilnSrcMain').location, undefined, 'decoding a tree changes nothing outside it');
+	// A sandwich of the tree keeps the sources of its names.
+	const { callers } = sandwich(tree, tree.names.indexOf('kilnSrcWrite'));
+	assert.equal(frameInfo(callers, callers.names.indexOf('kilnSrcMain')).binary, 'shop');
 });
 
 test('single model colours by kind; percent formatting', () => {

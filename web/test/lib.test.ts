@@ -1,7 +1,7 @@
-// Unit tests of the UI's plain helpers: selectors, time parameters, API body normalisation.
+// Unit tests of the UI's plain helpers: selectors, time parameters, query strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeSeries, normalizeStrings, withQuery } from '../src/lib/api';
+import { withQuery } from '../src/lib/api';
 import { SelectorSyntaxError, formatSelector, matcherValue, parseSelector, withMatcher } from '../src/lib/selector';
 import { describeRange, parseDuration, resolveTime, stepFor } from '../src/lib/time';
 
@@ -34,26 +34,6 @@ test('time parameters resolve against now', () => {
 	assert.equal(stepFor(0, 3_600_000, 120), '30s');
 });
 
-test('series bodies in the shapes servers send become points in unix ms', () => {
-	const kiln = normalizeSeries(
-		{ series: [{ labels: { version: 'v1' }, points: [[1_700_000_000_000, 5], [1_700_000_010_000, 0]], total: 5 }], step: 10, metadata: { units: 'nanoseconds' } },
-		'version'
-	);
-	assert.equal(kiln.units, 'nanoseconds');
-	assert.deepEqual(kiln.series[0]!.labels, { version: 'v1' });
-	assert.deepEqual(kiln.series[0]!.points[0], { t: 1_700_000_000_000, v: 5 });
-	const columns = normalizeSeries({ series: [{ labels: [{ name: 'version', value: 'v2' }], timestamps: [1_700_000_000], values: [3] }] });
-	assert.deepEqual(columns.series[0]!.points, [{ t: 1_700_000_000_000, v: 3 }]);
-	const pyro = normalizeSeries({ timeline: { startTime: 1_700_000_000, samples: [1, 2], durationDelta: 10 } });
-	assert.deepEqual(pyro.series[0]!.points[1], { t: 1_700_000_010_000, v: 2 });
-	const keyed = normalizeSeries({ series: { v3: [[1_700_000_000_000, 1]] } }, 'version');
-	assert.equal(keyed.series[0]!.labels['version'], 'v3');
-});
-
-test('label bodies become string lists', () => {
-	assert.deepEqual(normalizeStrings({ names: ['service', 'pod'] }), ['service', 'pod']);
-	assert.deepEqual(normalizeStrings({ name: 'service', values: ['a', 'b'] }), ['a', 'b']);
-	assert.deepEqual(normalizeStrings({ profileTypes: [{ name: 'cpu', unit: 'nanoseconds' }] }), ['cpu']);
-	assert.deepEqual(normalizeStrings(['x']), ['x']);
+test('query strings leave undefined values out', () => {
 	assert.equal(withQuery('/p', { a: 'x y', b: undefined, c: 1 }), '/p?a=x+y&c=1');
 });

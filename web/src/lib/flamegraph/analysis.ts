@@ -162,8 +162,8 @@ export function sandwich(tree: FlameTree, fn: number): Sandwich {
 	const fnName = tree.names[fn] ?? '';
 	const dbl = tree.format === 'double';
 	const format = tree.format;
-	const callers = new TreeBuilder(format, fnName, tree.names);
-	const callees = new TreeBuilder(format, fnName, tree.names);
+	const callers = new TreeBuilder(format, fnName, tree.names, tree.frames);
+	const callees = new TreeBuilder(format, fnName, tree.names, tree.frames);
 	const mapped = new Int32Array(tree.count);
 	let total = 0;
 	let i = 1;

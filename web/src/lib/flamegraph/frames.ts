@@ -1,12 +1,15 @@
 // What a frame name says about itself: function, file:line, binary, and which kind of code it is
 // (kernel, native, JIT/managed, language runtime), so frames can be coloured by kind and package.
 //
-// The server's names are strings (file, line and binary may also come beside them, in the API's
-// `metadata.frames`: noteFrameSources); the shapes recognised in names are the common ones:
+// The server's names are strings; file, line and binary may also come beside them, in the API's
+// `metadata.frames`, which the decoded tree keeps (frameInfo). The shapes recognised in names are
+// the common ones:
 //   "func"                              "func (file.c:12)"        "func file.c:12"
 //   "func [binary]"  "[binary] func"    "binary!func"             "func @ binary"
 //   "[k] func" "func [kernel.kallsyms]" (kernel)                  "[unknown] binary+0x12"
 //   "JS:*fib /app/x.js:3:10"  "LazyCompile:~f file.js:1"  (V8 perf map)  "pkg/path.Func" (Go)
+
+import type { FlameTree } from './tree';
 
 export type FrameKind = 'root' | 'kernel' | 'native' | 'jit' | 'runtime' | 'unknown';
 
@@ -42,49 +45,45 @@ const RUNTIME_PREFIXES =
 	/^(Builtins_|Builtin:|v8::|node::|uv_|uv__|runtime\.|runtime_|__libc_|__GI_|_dl_|_start$|__clone|start_thread|clone3?$|__pthread|pthread_|malloc|free$|calloc|realloc|__memcpy|__memmove|__memset|memcpy|memmove|memset|__strlen|Interpreter|StubRoutines|JavaThread|java_start|thread_native_entry|_PyEval|PyEval_|_PyObject|PyObject_|_PyFunction|rb_|vm_exec)/;
 const RUNTIME_BINARIES = /(^|\/)(node|nodejs|libnode\.so[.\d]*|libjvm\.so|libc\.so[.\d]*|libc-[\d.]+\.so|ld-linux[-\w.]*\.so[.\d]*|libpthread\.so[.\d]*|libstdc\+\+\.so[.\d]*|libm\.so[.\d]*|libpython[\d.]+\.so[.\d]*|python[\d.]*|ruby|libruby\.so[.\d]*)$/;
 
+/** Where the server says one frame comes from (an entry of its `metadata.frames`). */
+export interface FrameSource {
+	file: string;
+	line: number;
+	binary: string;
+}
+
+/** The source the server sent for name `nameIndex` of `tree`, if it sent one. */
+export function frameSource(tree: FlameTree, nameIndex: number): FrameSource | undefined {
+	const frames = tree.frames;
+	if (frames === undefined) return undefined;
+	const file = frames.files[nameIndex] ?? '';
+	const binary = frames.binaries[nameIndex] ?? '';
+	if (file === '' && binary === '') return undefined;
+	return { file, line: frames.lines[nameIndex] ?? 0, binary };
+}
+
+/** The frame of name `nameIndex` of `tree`: the name parsed, completed by the server's source for it. */
+export function frameInfo(tree: FlameTree, nameIndex: number): FrameInfo {
+	return parseFrame(tree.names[nameIndex]!, frameSource(tree, nameIndex));
+}
+
+// Memoised by everything the result depends on (the name and its source): the same frames come
+// back on every refresh.
 const cache = new Map<string, FrameInfo>();
 
-/** Where the server says frames come from (its `metadata.frames`), by name. */
-export interface FrameSources {
-	files: readonly string[];
-	lines: readonly number[];
-	binaries: readonly string[];
-}
-
-const sources = new Map<string, { file: string; line: number; binary: string }>();
-
-/**
- * Records the file, start line and binary the server sent for each name (parallel arrays), so
- * that {@link parseFrame} tells them even when the name itself does not carry them.
- */
-export function noteFrameSources(names: readonly string[], frames: FrameSources | undefined): void {
-	if (frames === undefined) return;
-	if (sources.size > 200_000) sources.clear();
-	for (let i = 0; i < names.length; i++) {
-		const file = frames.files[i] ?? '';
-		const line = frames.lines[i] ?? 0;
-		const binary = frames.binaries[i] ?? '';
-		if (file === '' && binary === '') continue;
-		const name = names[i]!;
-		const known = sources.get(name);
-		if (known?.file === file && known.line === line && known.binary === binary) continue;
-		sources.set(name, { file, line, binary });
-		cache.delete(name);
-	}
-}
-
-/** Parses a frame name (cached: the same names come back on every refresh). */
-export function parseFrame(name: string): FrameInfo {
-	let info = cache.get(name);
+/** Parses a frame name; `source` adds the file:line and binary the name does not carry. */
+export function parseFrame(name: string, source?: FrameSource): FrameInfo {
+	const key = source === undefined ? name : `${name}\0${source.file}\0${source.line}\0${source.binary}`;
+	let info = cache.get(key);
 	if (info === undefined) {
-		info = parseUncached(name);
+		info = parseUncached(name, source);
 		if (cache.size > 200_000) cache.clear();
-		cache.set(name, info);
+		cache.set(key, info);
 	}
 	return info;
 }
 
-function parseUncached(raw: string): FrameInfo {
+function parseUncached(raw: string, source: FrameSource | undefined): FrameInfo {
 	let fn = raw.trim();
 	let location: string | undefined;
 	let binary: string | undefined;
@@ -132,7 +131,6 @@ function parseUncached(raw: string): FrameInfo {
 			fn = m[1]!;
 		}
 	}
-	const source = sources.get(raw);
 	if (source !== undefined) {
 		if (location === undefined && source.file !== '') location = source.line > 0 ? `${source.file}:${source.line}` : source.file;
 		if (binary === undefined && source.binary !== '') binary = source.binary;

@@ -1,7 +1,7 @@
 // A tree prepared for drawing: layout weights and starts, colour buckets, labels.
 // Colours and labels of names are computed lazily, the first time a name is drawn, so a
 // 100,000-node tree costs nothing for the names that stay off screen.
-import { parseFrame } from './frames';
+import { frameInfo, parseFrame } from './frames';
 import { computeStarts, diffWeights } from './layout';
 import {
 	DIFF_DIM_OFFSET,
@@ -12,7 +12,7 @@ import {
 	SINGLE_MERGED,
 	diffNodeBuckets,
 	diffPalette,
-	nameBuckets,
+	frameBucket,
 	singlePalette,
 	type DiffMode,
 	type Palette
@@ -54,7 +54,7 @@ export function singleModel(tree: FlameTree): FlameModel {
 			const n = tree.name[node]!;
 			let b = byName[n]!;
 			if (b < 0) {
-				b = nameBuckets([tree.names[n]!])[0]!;
+				b = frameBucket(frameInfo(tree, n));
 				byName[n] = b;
 			}
 			return b;

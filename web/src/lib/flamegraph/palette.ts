@@ -1,6 +1,6 @@
 // Colours as a small set of buckets, so the renderer sets fillStyle once per bucket
 // (colour-batched passes) instead of once per frame.
-import { FRAME_KINDS, parseFrame, type FrameKind } from './frames';
+import { FRAME_KINDS, type FrameInfo, type FrameKind } from './frames';
 import type { FlameTree } from './tree';
 
 export interface Palette {
@@ -72,20 +72,10 @@ function hash(s: string): number {
 	return h >>> 0;
 }
 
-/** Bucket of every name (by kind and package) for a single graph. */
-export function nameBuckets(names: readonly string[]): Uint16Array {
-	const out = new Uint16Array(names.length);
-	for (let i = 0; i < names.length; i++) {
-		const info = parseFrame(names[i]!);
-		const k = KIND_ORDER.indexOf(info.kind);
-		out[i] = k * SHADES + (info.kind === 'root' ? 0 : hash(info.pkg) % SHADES);
-	}
-	return out;
-}
-
-/** Kind of every name. */
-export function nameKinds(names: readonly string[]): FrameKind[] {
-	return names.map((n) => parseFrame(n).kind);
+/** Bucket of a frame (by kind and package) in a single graph. */
+export function frameBucket(info: FrameInfo): number {
+	const k = KIND_ORDER.indexOf(info.kind);
+	return k * SHADES + (info.kind === 'root' ? 0 : hash(info.pkg) % SHADES);
 }
 
 // ---- Diff: a colour-blind-safe diverging palette (ColorBrewer RdBu): blue = less, red = more.
@@ -164,13 +154,5 @@ export function diffNodeBuckets(tree: FlameTree, mode: DiffMode): Uint8Array {
 		else if (rt === 0 && lt > 0) out[i] = DIFF_REMOVED;
 		else out[i] = diffBucket(diffChange(lt, tree.leftTicks, rt, tree.rightTicks, mode));
 	}
-	return out;
-}
-
-/** Per-node buckets of a single tree (from the name buckets). */
-export function singleNodeBuckets(tree: FlameTree): Uint8Array {
-	const byName = nameBuckets(tree.names);
-	const out = new Uint8Array(tree.count);
-	for (let i = 0; i < tree.count; i++) out[i] = byName[tree.name[i]!]!;
 	return out;
 }

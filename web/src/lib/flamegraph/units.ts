@@ -1,7 +1,7 @@
 // Numbers as people read them: values in the profile's unit, shares as percentages.
 
 /** "1,234 samples", "1.23 s", "12.5 MB". */
-export function formatValue(value: number, units: string, sampleRate?: number): string {
+export function formatValue(value: number, units: string): string {
 	switch (units) {
 		case 'nanoseconds':
 			return formatDuration(value / 1e9);
@@ -14,9 +14,7 @@ export function formatValue(value: number, units: string, sampleRate?: number): 
 		case 'bytes':
 			return formatBytes(value);
 		case 'samples':
-			return sampleRate !== undefined && sampleRate > 0
-				? `${formatCount(value)} samples (${formatDuration(value / sampleRate)})`
-				: `${formatCount(value)} samples`;
+			return `${formatCount(value)} samples`;
 		default:
 			return units === '' ? formatCount(value) : `${formatCount(value)} ${units}`;
 	}
