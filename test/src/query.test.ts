@@ -2,6 +2,7 @@
 // values, series, labels, time formats and the OpenAPI document.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { DiffResponse } from '@kiln/api/http';
 import { startServer, type KilnServer } from './lib/kiln.js';
 import { flameNodes, getJson, gzipPprof, ingest, makePprof, pathTotal, type FlamebearerJson } from './lib/server-api.js';
 
@@ -33,7 +34,7 @@ describe('query API', () => {
   });
 
   test('diff of two label sets: stacks only left, only right and both, exact per-side totals in one answer', { timeout: TIMEOUT }, async () => {
-    const d = await getJson<FlamebearerJson>(server.url, '/api/v1/diff', { left: '{service="checkout",version="v1"}', right: '{service="checkout",version="v2"}', ...range });
+    const d = await getJson<DiffResponse>(server.url, '/api/v1/diff', { left: '{service="checkout",version="v1"}', right: '{service="checkout",version="v2"}', ...range });
     assert.equal(d.status, 200, JSON.stringify(d.body));
     assert.equal(d.body.metadata.format, 'double');
     assert.equal(d.body.leftTicks, 15 * MS);
@@ -50,7 +51,7 @@ describe('query API', () => {
     assert.deepEqual([main.self, main.rSelf], [1 * MS, 0]);
 
     // Per-side time ranges: the right side in an empty hour has nothing.
-    const shifted = await getJson<FlamebearerJson>(server.url, '/api/v1/diff', {
+    const shifted = await getJson<DiffResponse>(server.url, '/api/v1/diff', {
       left: '{service="checkout"}',
       right: '{service="checkout"}',
       ...range,

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import type { DiffResponse, FlamegraphResponse } from '@kiln/api/http';
 import { repoRoot } from './kiln.js';
 
 export const fixtures = join(repoRoot, 'test/fixtures/server');
@@ -66,12 +67,8 @@ export async function getBytes(base: string, path: string, params: Record<string
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
 
-export interface FlamebearerJson {
-  flamebearer: { names: string[]; levels: number[][]; numTicks: number; maxSelf: number; leftTicks?: number; rightTicks?: number };
-  metadata: { format: 'single' | 'double'; name: string; units: string; truncated: boolean; frames?: { files: string[]; lines: number[]; binaries: string[] } };
-  leftTicks?: number;
-  rightTicks?: number;
-}
+/** A flame graph or diff answer, typed by the contract; `flameNodes` below decodes it independently of the UI's decoder. */
+export type FlamebearerJson = FlamegraphResponse | DiffResponse;
 
 export interface FlameNode {
   name: string;
