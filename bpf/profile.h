@@ -12,7 +12,7 @@ struct sample_key {
 	 * span its thread was serving. No cgroup id: the agent reads a process's cgroup from /proc. */
 	__u32 tid;
 	/* The stacks, by a 64-bit hash of their frames (0 = no stack of that kind); frames are stored
-	 * once per drain in `stacks`, not once per row. */
+	 * once per interval in the stack maps, not once per row. */
 	__u64 user_stack;
 	__u64 kernel_stack;
 	/* Bumped on exec, so samples from before and after an exec symbolize against the right maps. */
