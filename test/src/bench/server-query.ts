@@ -34,6 +34,7 @@ interface Loaded {
   nodes: number;
   minutes: number;
 }
+let server: Awaited<ReturnType<typeof startServer>>;
 let loaded: Loaded;
 if (keptData !== undefined && existsSync(metaFile)) {
   loaded = JSON.parse(readFileSync(metaFile, 'utf8')) as Loaded;
@@ -45,7 +46,6 @@ if (keptData !== undefined && existsSync(metaFile)) {
   writeFileSync(metaFile, JSON.stringify(loaded));
 }
 const { hourStart, totalEvents } = loaded;
-let server: Awaited<ReturnType<typeof startServer>>;
 
 async function load(): Promise<Loaded> {
   const payloads: SimProfile[][] = Array.from({ length: nodes }, (_, n) => Array.from({ length: PER_NODE }, (_, k) => agentProfile(corpus, `node-${n}`, 10, events, n * 100 + k + 1)));
