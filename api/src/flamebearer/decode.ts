@@ -157,16 +157,17 @@ function countNodes(levels: readonly (readonly number[])[], stride: number): num
 
 /** Decodes one level of quadruples `[xOffsetDelta, total, self, nameIndex]` from node `k`; returns the next node. */
 function singleLevel(pos: LevelOrder, level: readonly number[], depth: number, k: number): number {
+  const { x: px, w, total, self, name, depth: dep } = pos;
   let x = 0;
   for (let j = 0; j < level.length; j += 4) {
     const t = level[j + 1]!;
     x += level[j]!;
-    pos.x[k] = x;
-    pos.w[k] = t;
-    pos.total[k] = t;
-    pos.self[k] = level[j + 2]!;
-    pos.name[k] = level[j + 3]!;
-    pos.depth[k] = depth;
+    px[k] = x;
+    w[k] = t;
+    total[k] = t;
+    self[k] = level[j + 2]!;
+    name[k] = level[j + 3]!;
+    dep[k] = depth;
     x += t;
     k++;
   }
@@ -175,6 +176,7 @@ function singleLevel(pos: LevelOrder, level: readonly number[], depth: number, k
 
 /** Decodes one level of septuples `[lOffsetDelta, lTotal, lSelf, rOffsetDelta, rTotal, rSelf, nameIndex]`. */
 function doubleLevel(pos: LevelOrder, level: readonly number[], depth: number, k: number): number {
+  const { x, w, total, self, name, depth: dep, leftTotal, leftSelf, rightTotal, rightSelf } = pos;
   let xl = 0;
   let xr = 0;
   for (let j = 0; j < level.length; j += 7) {
@@ -182,16 +184,16 @@ function doubleLevel(pos: LevelOrder, level: readonly number[], depth: number, k
     const rt = level[j + 4]!;
     xl += level[j]!;
     xr += level[j + 3]!;
-    pos.x[k] = xl + xr;
-    pos.w[k] = lt + rt;
-    pos.leftTotal[k] = lt;
-    pos.leftSelf[k] = level[j + 2]!;
-    pos.rightTotal[k] = rt;
-    pos.rightSelf[k] = level[j + 5]!;
-    pos.total[k] = lt + rt;
-    pos.self[k] = level[j + 2]! + level[j + 5]!;
-    pos.name[k] = level[j + 6]!;
-    pos.depth[k] = depth;
+    x[k] = xl + xr;
+    w[k] = lt + rt;
+    leftTotal[k] = lt;
+    leftSelf[k] = level[j + 2]!;
+    rightTotal[k] = rt;
+    rightSelf[k] = level[j + 5]!;
+    total[k] = lt + rt;
+    self[k] = level[j + 2]! + level[j + 5]!;
+    name[k] = level[j + 6]!;
+    dep[k] = depth;
     xl += lt;
     xr += rt;
     k++;
