@@ -8,10 +8,11 @@
 //
 // Only types come from ./schema.js: the UI bundles this module, and the schemas' runtime (TypeBox)
 // must stay out of it.
-import type { FlameFormat, Flamebearer, FlamebearerMetadata, FrameSources, ROOT_NAME } from './schema.js';
+import { ROOT_NAME } from './names.js';
+import type { FlameFormat, Flamebearer, FlamebearerMetadata, FrameSources } from './schema.js';
 
-/** The name of the root the decoder adds above several first-level nodes (the schema's ROOT_NAME, checked by the type). */
-const SYNTHETIC_ROOT: typeof ROOT_NAME = 'total';
+/** The name of the root the decoder adds above several first-level nodes. */
+const SYNTHETIC_ROOT = ROOT_NAME;
 
 /** What the decoder reads of a FlamegraphResponse or DiffResponse. */
 export interface FlamebearerProfile {

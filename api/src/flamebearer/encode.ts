@@ -4,7 +4,8 @@
 // totals are summed bottom-up, the `maxNodes` cut is a partial selection plus one linear scan,
 // and the levels are emitted by a depth-first walk with siblings sorted by name.
 
-import { OTHER_NAME, ROOT_NAME, type Flamebearer } from './schema.js';
+import { OTHER_NAME, ROOT_NAME } from './names.js';
+import type { Flamebearer } from './schema.js';
 
 /** Aggregated stacks of one selection (or two, for a diff). */
 export interface StackTable {

@@ -2,8 +2,7 @@
 // one TypeBox schema per body, and the TypeScript types derived from them.
 import { Type, type Static } from 'typebox';
 
-export const ROOT_NAME = 'total';
-export const OTHER_NAME = 'other';
+export { OTHER_NAME, ROOT_NAME } from './names.js';
 
 export const FrameSources = Type.Object(
   {
