@@ -115,7 +115,7 @@ interface D3Node {
 }
 
 function toD3(t: FlameTree): D3Node {
-  const nodes: D3Node[] = new Array(t.count);
+  const nodes = new Array<D3Node>(t.count);
   for (let i = 0; i < t.count; i++) {
     nodes[i] = { name: t.names[t.name[i]!]!, value: t.total[i]!, children: [] };
     const p = t.parent[i]!;

@@ -13,7 +13,7 @@ import { seriesRoutes } from './series.js';
 export interface QueryContext {
   engine: QueryEngine;
   /** Runs one endpoint's storage work, timing it and turning storage errors that are the caller's fault into 400s. */
-  timed<R>(endpoint: string, work: () => Promise<R>): Promise<R>;
+  timed: <R>(endpoint: string, work: () => Promise<R>) => Promise<R>;
 }
 
 export async function queryRoutes(app: FastifyInstance): Promise<void> {

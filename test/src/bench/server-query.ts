@@ -129,7 +129,7 @@ const api = async (path: string, params: Record<string, string>): Promise<{ cold
     const t0 = performance.now();
     const res = await fetch(u);
     await res.text();
-    if (res.status !== 200) throw new Error(`${u} → ${res.status}`);
+    if (res.status !== 200) throw new Error(`${u.href} → ${res.status}`);
     ts.push(performance.now() - t0);
   }
   return { cold: ts[0]!, ts: ts.slice(1) };

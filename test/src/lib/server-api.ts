@@ -10,7 +10,8 @@ export const fixtures = join(repoRoot, 'test/fixtures/server');
 
 export interface IngestParams {
   name: string;
-  format?: 'pprof' | 'folded' | string;
+  /** pprof or folded; anything else tests the server's answer to it. */
+  format?: string;
   from?: number | string;
   until?: number | string;
   sampleRate?: number;
@@ -55,7 +56,7 @@ export async function getJson<T>(base: string, path: string, params: Record<stri
   try {
     body = JSON.parse(text) as T;
   } catch {
-    throw new Error(`${u} answered ${res.status} with non-JSON: ${text.slice(0, 300)}`);
+    throw new Error(`${u.href} answered ${res.status} with non-JSON: ${text.slice(0, 300)}`);
   }
   return { status: res.status, headers: res.headers, body };
 }
@@ -216,7 +217,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -6,7 +6,7 @@ import { buildWorkloads, startWorkload } from './workloads.js';
 /** Pushes folded stacks (`a;b;c 100` lines) as `name` (`APP{k=v,...}`) for [fromS, untilS]. */
 export async function ingestFolded(serverUrl: string, name: string, lines: readonly string[], fromS: number, untilS: number): Promise<void> {
   const q = new URLSearchParams({ name, from: String(fromS), until: String(untilS), format: 'folded', sampleRate: '100', spyName: 'kiln-test' });
-  const res = await fetch(`${serverUrl}/ingest?${q}`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'text/plain' } });
+  const res = await fetch(`${serverUrl}/ingest?${q.toString()}`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'text/plain' } });
   if (!res.ok) throw new Error(`POST /ingest ${name}: ${res.status} ${await res.text()}`);
 }
 

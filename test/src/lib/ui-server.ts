@@ -12,7 +12,7 @@ export async function startUiServer(): Promise<UiServer> {
   const server = await startServer();
   return {
     url: server.url,
-    output: server.output,
+    output: () => server.output(),
     stop: async () => {
       await server.stop();
       rmSync(server.dataDir, { recursive: true, force: true });

@@ -42,7 +42,7 @@ export function singleModel(tree: FlameTree): FlameModel {
 	const weight = tree.total;
 	const start = computeStarts(tree, weight);
 	const byName = new Int16Array(tree.names.length).fill(-1);
-	const labels: (string | undefined)[] = new Array(tree.names.length);
+	const labels = new Array<string | undefined>(tree.names.length);
 	return {
 		tree,
 		weight,
@@ -74,7 +74,7 @@ export function diffModel(tree: FlameTree, mode: DiffMode, side: DiffSide = 'bot
 	const weight = diffWeights(tree, mode, side);
 	const start = computeStarts(tree, weight);
 	const buckets = diffNodeBuckets(tree, mode);
-	const labels: (string | undefined)[] = new Array(tree.names.length);
+	const labels = new Array<string | undefined>(tree.names.length);
 	return {
 		tree,
 		weight,
