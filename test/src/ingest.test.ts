@@ -82,7 +82,7 @@ describe('ingest', () => {
     }
     for (const [name, want] of shares.byName) assert.deepEqual(totals.get(name), { flat: want.flat, cum: want.cum }, name);
     // Where each frame comes from (the UI's tooltip): source file, start line and binary of the function.
-    const frames = fg.body.metadata.frames!;
+    const frames = fg.body.metadata.frames;
     const at = fg.body.flamebearer.names.indexOf('kiln.test/goprof.kilnHashLoop');
     const fn = [...decoded.functions.values()].find((f) => f.name === 'kiln.test/goprof.kilnHashLoop')!;
     assert.equal(frames.files[at], join(fixtures, 'goprof/burn_test.go'));

@@ -164,9 +164,9 @@ class FunctionCache {
     this.meta[m + 3] = sysSame ? -1 : sysLen;
     this.meta[m + 4] = fileLen;
     this.meta[m + 5] = startLine | 0;
-    this.used += p.buf.copy(this.pool, this.used, p.strStart[name]!, p.strEnd[name]!);
-    if (!sysSame) this.used += p.buf.copy(this.pool, this.used, p.strStart[systemName]!, p.strEnd[systemName]!);
-    this.used += p.buf.copy(this.pool, this.used, p.strStart[filename]!, p.strEnd[filename]!);
+    this.used += p.buf.copy(this.pool, this.used, p.strStart[name], p.strEnd[name]);
+    if (!sysSame) this.used += p.buf.copy(this.pool, this.used, p.strStart[systemName], p.strEnd[systemName]);
+    this.used += p.buf.copy(this.pool, this.used, p.strStart[filename], p.strEnd[filename]);
     this.ids[slot] = f;
     this.binaries[slot] = binary;
   }

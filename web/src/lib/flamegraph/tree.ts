@@ -133,7 +133,7 @@ export class TreeBuilder {
 		for (let i = 1; i < count; i++) children[fill[this.#parent[i]!]!++] = i;
 		const names = this.#names;
 		for (let i = 0; i < count; i++) {
-			const seg = children.subarray(childStart[i]!, childStart[i + 1]!);
+			const seg = children.subarray(childStart[i], childStart[i + 1]);
 			if (seg.length > 1) seg.sort((a, b) => compareStrings(names[this.#name[a]!]!, names[this.#name[b]!]!));
 		}
 		const order = new Int32Array(count);
@@ -151,7 +151,7 @@ export class TreeBuilder {
 			for (let c = childStart[li + 1]! - 1; c >= childStart[li]!; c--) {
 				const ch = children[c]!;
 				depthOf[ch] = depthOf[li]! + 1;
-				if (depthOf[ch]! + 1 > depthCount) depthCount = depthOf[ch]! + 1;
+				if (depthOf[ch] + 1 > depthCount) depthCount = depthOf[ch] + 1;
 				stack[sp++] = ch;
 			}
 		}
