@@ -27,39 +27,54 @@ interface Queued {
 }
 
 export class ElfResolvePass {
+  // The context's parts as own fields: one property load fewer per use on the per-address path.
+  private readonly cache: ElfCache;
+  private readonly frameCache: FrameCache;
+  private readonly files: MappedFiles;
+  private readonly errors: ErrorAccounting;
+  private readonly counts: FrameCounts;
   private readonly queued = new Map<ElfEntry, Queued>();
   /** Each mapping's cache entry, looked up (and held) once per batch rather than per address. */
   private readonly entries = new Map<SnapshotMapping, ElfEntry | undefined>();
 
   /** Answers go to `out`, by index into `addresses`. */
   constructor(
-    private readonly ctx: ElfResolveContext,
+    ctx: ElfResolveContext,
     private readonly view: ProcessView,
     private readonly out: UserFrames[],
     private readonly addresses: readonly number[],
-  ) {}
+  ) {
+    this.cache = ctx.cache;
+    this.frameCache = ctx.frameCache;
+    this.files = ctx.files;
+    this.errors = ctx.errors;
+    this.counts = ctx.counts;
+  }
 
-  /** The address at `slot`, looked up at `lookup` in the file mapping `m`: answered from the frame cache, or queued. */
-  add(slot: number, lookup: number, m: SnapshotMapping): void {
-    const { ctx, out } = this;
-    const addr = this.addresses[slot] ?? 0;
-    const entry = this.entryOf(m);
+  /**
+   * The address `addr` at `slot`, looked up at `lookup` in the file mapping `m`: answered from
+   * the frame cache, or queued. (The per-address path makes as few calls and loads as it can: the
+   * agent runs without V8's optimizing compilers, which would inline them.)
+   */
+  add(slot: number, addr: number, lookup: number, m: SnapshotMapping): void {
+    let entry = this.entries.get(m);
+    if (entry === undefined && !this.entries.has(m)) entry = this.holdEntry(m);
     if (entry === undefined) {
-      out[slot] = unknownUserFrames(addr, m, ctx.counts);
+      this.out[slot] = unknownUserFrames(addr, m, this.counts);
       return;
     }
     const vaddr = fileOffsetToVaddr(entry.loads, lookup - m.raw.start + m.raw.offset);
     if (vaddr === undefined) {
-      out[slot] = unknownUserFrames(addr, m, ctx.counts);
+      this.out[slot] = unknownUserFrames(addr, m, this.counts);
       return;
     }
-    const cached = ctx.frameCache.get(entry.key, vaddr);
+    const cached = this.frameCache.get(entry.key, vaddr);
     if (cached !== undefined) {
-      ctx.counts.cacheHits++;
-      out[slot] = elfUserFrames(cached, addr, m, ctx.counts);
+      this.counts.cacheHits++;
+      this.out[slot] = elfUserFrames(cached, addr, m, this.counts);
       return;
     }
-    ctx.counts.cacheMisses++;
+    this.counts.cacheMisses++;
     let q = this.queued.get(entry);
     if (q === undefined) {
       q = { entry, slots: [], vaddrs: [], mappings: [] };
@@ -75,22 +90,20 @@ export class ElfResolvePass {
     for (const q of this.queued.values()) this.resolve(q);
   }
 
-  private entryOf(m: SnapshotMapping): ElfEntry | undefined {
-    let entry = this.entries.get(m);
-    if (entry !== undefined || this.entries.has(m)) return entry;
-    entry = this.ctx.files.entryOf(this.view.snapshot, m);
-    if (entry !== undefined) this.ctx.cache.hold(entry.key);
+  /** A mapping's cache entry, the first time the batch meets the mapping: held until the batch ends. */
+  private holdEntry(m: SnapshotMapping): ElfEntry | undefined {
+    const entry = this.files.entryOf(this.view.snapshot, m);
+    if (entry !== undefined) this.cache.hold(entry.key);
     this.entries.set(m, entry);
     return entry;
   }
 
   private resolve(q: Queued): void {
-    const { ctx, out, addresses } = this;
     const { entry } = q;
     if (entry.stale || entry.file.changed()) {
-      if (!entry.stale) ctx.errors.count('file-changed', undefined, { path: entry.path });
+      if (!entry.stale) this.errors.count('file-changed', undefined, { path: entry.path });
       entry.stale = true;
-      ctx.cache.delete(entry.key);
+      this.cache.delete(entry.key);
       this.unknownAll(q);
       return;
     }
@@ -98,29 +111,29 @@ export class ElfResolvePass {
     try {
       res = entry.file.resolve(Float64Array.from(q.vaddrs));
     } catch (err) {
-      ctx.errors.count('internal', err, { path: entry.path });
+      this.errors.count('internal', err, { path: entry.path });
       this.unknownAll(q);
       return;
     }
     if (!entry.problemCounted && (res.error !== undefined || res.warning !== undefined)) {
       entry.problemCounted = true;
-      ctx.errors.count(res.error !== undefined ? 'elf-unusable' : 'dwarf', res.error ?? res.warning, { path: entry.path });
+      this.errors.count(res.error !== undefined ? 'elf-unusable' : 'dwarf', res.error ?? res.warning, { path: entry.path });
     }
-    ctx.cache.resize(entry, ENTRY_BYTES + res.heldBytes);
+    this.cache.resize(entry, ENTRY_BYTES + res.heldBytes);
     const perAddress = splitFrames(res);
     for (let k = 0; k < q.slots.length; k++) {
       const slot = q.slots[k] ?? 0;
       const frames = perAddress[k] ?? [];
       // A file that could not be set up is not remembered as "nothing there".
-      if (res.error === undefined) ctx.frameCache.set(entry.key, q.vaddrs[k] ?? 0, frames);
-      out[slot] = elfUserFrames(frames, addresses[slot] ?? 0, q.mappings[k], ctx.counts);
+      if (res.error === undefined) this.frameCache.set(entry.key, q.vaddrs[k] ?? 0, frames);
+      this.out[slot] = elfUserFrames(frames, this.addresses[slot] ?? 0, q.mappings[k], this.counts);
     }
   }
 
   private unknownAll(q: Queued): void {
     for (let k = 0; k < q.slots.length; k++) {
       const slot = q.slots[k] ?? 0;
-      this.out[slot] = unknownUserFrames(this.addresses[slot] ?? 0, q.mappings[k], this.ctx.counts);
+      this.out[slot] = unknownUserFrames(this.addresses[slot] ?? 0, q.mappings[k], this.counts);
     }
   }
 }

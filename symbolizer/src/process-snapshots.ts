@@ -86,21 +86,6 @@ export function snapshotMappings(
   return mappings;
 }
 
-/** The mapping containing `addr` (mappings sorted by start, not overlapping). */
-export function findMapping(mappings: readonly SnapshotMapping[], addr: number): SnapshotMapping | undefined {
-  let lo = 0;
-  let hi = mappings.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const m = mappings[mid];
-    if (m === undefined) break;
-    if (addr < m.raw.start) hi = mid - 1;
-    else if (addr >= m.raw.end) lo = mid + 1;
-    else return m;
-  }
-  return undefined;
-}
-
 /** Remembers an address that a fresh read of the maps did not place in executable memory. */
 export function rememberMissed(snap: Snapshot, addr: number): void {
   if (snap.missed.size >= MAX_MISSED) snap.missed.clear();

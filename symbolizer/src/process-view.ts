@@ -1,7 +1,7 @@
 // One symbolizeUser batch's view of a process: the mapping of each address, with at most one
 // re-read of the maps per batch (a dlopen since the last read), and the process's perf maps.
 import { PerfMap } from './perf-map.js';
-import { findMapping, rememberMissed, type ProcessSnapshots, type Snapshot, type SnapshotMapping } from './process-snapshots.js';
+import { rememberMissed, type ProcessSnapshots, type Snapshot, type SnapshotMapping } from './process-snapshots.js';
 
 export class ProcessView {
   /** The maps were read in this batch, i.e. after every sample of the batch was taken. */
@@ -25,21 +25,36 @@ export class ProcessView {
   }
 
   /**
-   * The mapping containing `addr`. An address outside every executable mapping re-reads the maps
-   * once per batch, when the snapshot is old enough; one still outside after a read is remembered
-   * so that it does not cause reads in later batches.
+   * The mapping containing `addr` (a binary search: mappings are sorted by start and do not
+   * overlap). An address outside every executable mapping re-reads the maps once per batch, when
+   * the snapshot is old enough; one still outside after a read is remembered so that it does not
+   * cause reads in later batches.
    */
   locate(addr: number): SnapshotMapping | undefined {
-    let snap = this.snapshot;
-    let m = findMapping(snap.mappings, addr);
-    if (m === undefined || !m.raw.perms.includes('x')) {
-      if (!this.reread && !snap.missed.has(addr) && this.snapshots.mayReread(snap)) {
-        this.reread = true;
-        snap = this.snapshot = this.snapshots.reread(snap) ?? snap;
-        m = findMapping(snap.mappings, addr);
-      }
-      if (this.reread && (m === undefined || !m.raw.perms.includes('x'))) rememberMissed(snap, addr);
+    const mappings = this.snapshot.mappings;
+    let lo = 0;
+    let hi = mappings.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = mappings[mid];
+      if (m === undefined) break;
+      if (addr < m.raw.start) hi = mid - 1;
+      else if (addr >= m.raw.end) lo = mid + 1;
+      else if (m.raw.perms.includes('x')) return m;
+      else return this.outsideExecutable(addr, m);
     }
+    return this.outsideExecutable(addr, undefined);
+  }
+
+  /** `addr` is in `m` (not executable) or in no mapping of the snapshot. */
+  private outsideExecutable(addr: number, m: SnapshotMapping | undefined): SnapshotMapping | undefined {
+    const snap = this.snapshot;
+    if (!this.reread && !snap.missed.has(addr) && this.snapshots.mayReread(snap)) {
+      this.reread = true;
+      this.snapshot = this.snapshots.reread(snap) ?? snap;
+      return this.locate(addr);
+    }
+    if (this.reread) rememberMissed(snap, addr);
     return m;
   }
 

@@ -164,7 +164,7 @@ export class Symbolizer {
       const m = view.locate(lookup);
       // JIT code lives in anonymous memory.
       if (m === undefined || !isFileMapping(m.raw)) out[i] = jitUserFrames(view.perfMapName(lookup), addr, m, this.counts);
-      else elf.add(i, lookup, m);
+      else elf.add(i, addr, lookup, m);
     }
     elf.resolveQueued();
     return out;

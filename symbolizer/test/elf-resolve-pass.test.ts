@@ -26,7 +26,7 @@ describe('ElfResolvePass', () => {
       for (let i = 0; i < addresses.length; i++) {
         const m = view.locate(addresses[i] ?? 0);
         assert.ok(m);
-        pass.add(i, addresses[i] ?? 0, m);
+        pass.add(i, addresses[i] ?? 0, addresses[i] ?? 0, m);
       }
       const before = [...out];
       pass.resolveQueued();

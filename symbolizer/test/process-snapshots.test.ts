@@ -1,5 +1,5 @@
-// Snapshots of /proc/<pid>/maps: parsing with reuse of unchanged lines, lookup by address, and
-// when a snapshot is taken, kept, replaced or dropped.
+// Snapshots of /proc/<pid>/maps: parsing with reuse of unchanged lines, and when a snapshot is
+// taken, kept, replaced or dropped.
 import assert from 'node:assert/strict';
 import { realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 
 import { native } from '../src/native.js';
 import type { ProcMapping } from '../src/proc-maps.js';
-import { findMapping, snapshotMappings } from '../src/process-snapshots.js';
+import { snapshotMappings } from '../src/process-snapshots.js';
 import { fakeProc, mapsLine, snapshotsOver } from './helpers.js';
 
 const EXE = mapsLine(0x401000, 0x402000, 'r-xp', 0x1000, 11, '/usr/bin/app');
@@ -59,21 +59,6 @@ describe('snapshotMappings', () => {
       [0x7f2000001000],
       'only the new line is opened',
     );
-  });
-});
-
-describe('findMapping', () => {
-  const ms = snapshotMappings([EXE_DATA, EXE, LIB].join('\n'), [], () => undefined);
-  test('start is inside, end is outside; gaps and the ends of the address space are outside', () => {
-    assert.equal(findMapping(ms, 0x400000)?.raw.perms, 'r--p');
-    assert.equal(findMapping(ms, 0x400fff)?.raw.perms, 'r--p');
-    assert.equal(findMapping(ms, 0x401000)?.raw.perms, 'r-xp');
-    assert.equal(findMapping(ms, 0x401fff)?.raw.path, '/usr/bin/app');
-    assert.equal(findMapping(ms, 0x402000), undefined);
-    assert.equal(findMapping(ms, 0x3fffff), undefined);
-    assert.equal(findMapping(ms, 0x7f1000001800)?.raw.path, '/usr/lib/libx.so.1');
-    assert.equal(findMapping(ms, 0x7f1000002000), undefined);
-    assert.equal(findMapping([], 0x401000), undefined);
   });
 });
 

@@ -17,6 +17,27 @@ describe('ProcessView.locate', () => {
   const proc = fakeProc();
   after(() => proc.remove());
 
+  test('start is inside, end is outside; gaps and the ends of the address space are outside', () => {
+    proc.writeMaps(199, [
+      mapsLine(0x400000, 0x401000, 'r--p', 0, 11, '/usr/bin/app'),
+      mapsLine(0x401000, 0x402000, 'r-xp', 0x1000, 11, '/usr/bin/app'),
+      mapsLine(0x7f1000001000, 0x7f1000002000, 'r-xp', 0x1000, 22, '/usr/lib/libx.so.1'),
+    ]);
+    proc.writeMaps(198, []);
+    const { snapshots } = snapshotsOver(proc.root, 60_000);
+    const view = ProcessView.forBatch(snapshots, 199, 1);
+    assert.ok(view);
+    assert.equal(view.locate(0x400000)?.raw.perms, 'r--p');
+    assert.equal(view.locate(0x400fff)?.raw.perms, 'r--p');
+    assert.equal(view.locate(0x401000)?.raw.perms, 'r-xp');
+    assert.equal(view.locate(0x401fff)?.raw.path, '/usr/bin/app');
+    assert.equal(view.locate(0x402000), undefined);
+    assert.equal(view.locate(0x3fffff), undefined);
+    assert.equal(view.locate(0x7f1000001800)?.raw.path, '/usr/lib/libx.so.1');
+    assert.equal(view.locate(0x7f1000002000), undefined);
+    assert.equal(ProcessView.forBatch(snapshots, 198, 1)?.locate(0x401000), undefined, 'no mappings at all');
+  });
+
   test('no snapshot and none can be taken: no view', () => {
     const { snapshots } = snapshotsOver(proc.root, 0);
     assert.equal(ProcessView.forBatch(snapshots, 12345, undefined), undefined);
