@@ -5,7 +5,7 @@ import { rememberMissed, type ProcessSnapshots, type Snapshot, type SnapshotMapp
 
 export class ProcessView {
   /** The maps were read in this batch, i.e. after every sample of the batch was taken. */
-  private reread: boolean;
+  private mapsReadThisBatch: boolean;
   private perfMapsRead = false;
 
   private constructor(
@@ -14,7 +14,7 @@ export class ProcessView {
     public snapshot: Snapshot,
     readInThisBatch: boolean,
   ) {
-    this.reread = readInThisBatch;
+    this.mapsReadThisBatch = readInThisBatch;
   }
 
   /** The view for samples of `pid` in `generation`; undefined when there is no snapshot for them and none can be taken. */
@@ -49,12 +49,12 @@ export class ProcessView {
   /** `addr` is in `m` (not executable) or in no mapping of the snapshot. */
   private outsideExecutable(addr: number, m: SnapshotMapping | undefined): SnapshotMapping | undefined {
     const snap = this.snapshot;
-    if (!this.reread && !snap.missed.has(addr) && this.snapshots.mayReread(snap)) {
-      this.reread = true;
+    if (!this.mapsReadThisBatch && !snap.missed.has(addr) && this.snapshots.mayReread(snap)) {
+      this.mapsReadThisBatch = true;
       this.snapshot = this.snapshots.reread(snap) ?? snap;
       return this.locate(addr);
     }
-    if (this.reread) rememberMissed(snap, addr);
+    if (this.mapsReadThisBatch) rememberMissed(snap, addr);
     return m;
   }
 

@@ -58,7 +58,7 @@ export class Symbolizer {
   private readonly snapshots: ProcessSnapshots;
   private readonly kallsyms: Kallsyms;
   private readonly counts: FrameCounts = { cacheHits: 0, cacheMisses: 0, unknownFrames: 0, resolvedFrames: 0 };
-  private readonly elf: ElfResolveContext;
+  private readonly elfContext: ElfResolveContext;
 
   constructor(opts: SymbolizerOptions = {}) {
     const procRoot = opts.procRoot ?? '/proc';
@@ -67,7 +67,7 @@ export class Symbolizer {
     this.files = new MappedFiles(this.cache, this.errors);
     this.snapshots = new ProcessSnapshots(procRoot, opts.mapsRefreshMs ?? DEFAULT_MAPS_REFRESH_MS, this.files, this.errors);
     this.kallsyms = new Kallsyms(`${procRoot}/kallsyms`);
-    this.elf = { cache: this.cache, frameCache: new FrameCache(), files: this.files, errors: this.errors, counts: this.counts };
+    this.elfContext = { cache: this.cache, frameCache: new FrameCache(), files: this.files, errors: this.errors, counts: this.counts };
   }
 
   /**
@@ -156,7 +156,7 @@ export class Symbolizer {
       for (let i = 0; i < addresses.length; i++) out[i] = unknownUserFrames(addresses[i] ?? 0, undefined, this.counts);
       return out;
     }
-    const elf = new ElfResolvePass(this.elf, view, out, addresses);
+    const elf = new ElfResolvePass(this.elfContext, view, out, addresses);
     for (let i = 0; i < addresses.length; i++) {
       const addr = addresses[i] ?? 0;
       const ret = typeof isReturnAddress === 'boolean' ? isReturnAddress : (isReturnAddress?.[i] ?? i > 0);
