@@ -6,7 +6,16 @@ import svelteConfig from './web/svelte.config.js';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/', '**/dist/', '**/build/', 'web/.svelte-kit/', 'bpf/.output/', 'data/', 'test/artifacts/', 'test/workloads/bin/'],
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      '**/build/',
+      'web/.svelte-kit/',
+      'bpf/.output/',
+      'data/',
+      'test/artifacts/',
+      'test/workloads/bin/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -23,7 +32,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // node:test's test() returns a promise the runner awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+      ],
       // Fastify plugins and hooks are async by contract, whether or not they await.
       '@typescript-eslint/require-await': 'off',
       eqeqeq: ['error', 'always'],

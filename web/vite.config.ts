@@ -7,8 +7,8 @@ const api = process.env['KILN_DEV_API'] ?? 'http://127.0.0.1:4040';
 const proxied = ['/api', '/healthz', '/readyz', '/metrics'];
 
 export default defineConfig({
-	plugins: [sveltekit()],
-	server: {
-		proxy: Object.fromEntries(proxied.map((path) => [path, { target: api, changeOrigin: true }]))
-	}
+  plugins: [sveltekit()],
+  server: {
+    proxy: Object.fromEntries(proxied.map((path) => [path, { target: api, changeOrigin: true }])),
+  },
 });

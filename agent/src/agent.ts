@@ -38,12 +38,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (opts.output === undefined && opts.server === undefined) {
     throw new AgentStartError('nowhere to send profiles: give --server URL (push to a Kiln server) or --output FILE.pb.gz');
   }
-  if (process.getuid?.() !== 0) throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
+  if (process.getuid?.() !== 0)
+    throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
 
   const report = await runDoctor({ startup: true });
-  for (const row of report.rows) if (!row.ok) log.warn({ facility: row.facility, detail: row.detail, instead: row.instead }, 'kernel facility unavailable');
+  for (const row of report.rows)
+    if (!row.ok) log.warn({ facility: row.facility, detail: row.detail, instead: row.instead }, 'kernel facility unavailable');
   if (!report.cpuProfiling) {
-    const missing = report.rows.filter((r) => !r.ok && (r.facility === 'BTF' || r.facility.startsWith('perf events'))).map((r) => `${r.facility}: ${r.detail}`);
+    const missing = report.rows
+      .filter((r) => !r.ok && (r.facility === 'BTF' || r.facility.startsWith('perf events')))
+      .map((r) => `${r.facility}: ${r.detail}`);
     throw new AgentStartError(`CPU sampling cannot work on this host (${missing.join('; ')}); run \`kiln doctor\` for details`);
   }
 
@@ -62,13 +66,24 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   let profiler: Profiler;
   try {
-    profiler = new Profiler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, intervalMs: opts.intervalMs, node: opts.node, logger: log, metrics });
+    profiler = new Profiler({
+      frequency: opts.frequency,
+      pids: opts.pids,
+      includeIdle: opts.includeIdle,
+      intervalMs: opts.intervalMs,
+      node: opts.node,
+      logger: log,
+      metrics,
+    });
   } catch (err) {
     metricsServer?.close();
     throw new AgentStartError(`cannot start the CPU sampler: ${(err as Error).message}`);
   }
   const startedAt = Date.now();
-  log.info({ frequency: opts.frequency, intervalMs: opts.intervalMs, pids: opts.pids, output: opts.output, server: opts.server }, 'agent started');
+  log.info(
+    { frequency: opts.frequency, intervalMs: opts.intervalMs, pids: opts.pids, output: opts.output, server: opts.server },
+    'agent started',
+  );
 
   const merged = opts.output !== undefined ? new PprofBuilder({ frequency: opts.frequency }) : undefined;
   const pusher = opts.server !== undefined ? new ProfilePusher({ url: opts.server, logger: log, metrics }) : undefined;

@@ -37,7 +37,8 @@ const essential = ['BTF', 'perf events (cpu-clock)'];
 export async function runDoctor(options: { startup?: boolean } = {}): Promise<DoctorReport> {
   const probed = await native().runDoctor(options);
   const cgroups = detectCgroups();
-  const layout = cgroups.version === 2 ? 'v2 (unified)' : cgroups.hybrid ? 'v1 (hybrid: legacy hierarchies plus a unified one)' : 'v1 (legacy)';
+  const layout =
+    cgroups.version === 2 ? 'v2 (unified)' : cgroups.hybrid ? 'v1 (hybrid: legacy hierarchies plus a unified one)' : 'v1 (legacy)';
   const rows: DoctorRow[] = probed.map((p) => {
     const fallback = without[p.facility];
     return { ...p, instead: fallback === undefined ? unused : p.ok ? '—' : fallback };

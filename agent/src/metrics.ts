@@ -7,20 +7,81 @@ import type { SessionStats } from './native.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly #samples = new Counter({ name: 'kiln_agent_samples_total', help: 'CPU samples taken by the kernel sampler', registers: [this.registry] });
-  readonly #lost = new Counter({ name: 'kiln_agent_samples_lost_total', help: 'samples, stacks or process events lost in the kernel, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly #drain = new Histogram({ name: 'kiln_agent_drain_seconds', help: 'time to drain, symbolize and aggregate one interval', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
-  readonly #cache = new Counter({ name: 'kiln_agent_symbolize_cache_total', help: 'symbolization cache lookups, by result', labelNames: ['result'], registers: [this.registry] });
-  readonly #errors = new Counter({ name: 'kiln_agent_symbolize_errors_total', help: 'symbolization errors, by kind', labelNames: ['kind'], registers: [this.registry] });
-  readonly #unknown = new Gauge({ name: 'kiln_agent_unknown_frames_ratio', help: 'share of frames that could not be resolved, since start', registers: [this.registry] });
-  readonly #elfBytes = new Gauge({ name: 'kiln_agent_symbolizer_cache_bytes', help: 'memory held by the ELF/DWARF files the symbolizer keeps open (bounded)', registers: [this.registry] });
-  readonly #elfFiles = new Gauge({ name: 'kiln_agent_symbolizer_cache_files', help: 'ELF files the symbolizer keeps open', registers: [this.registry] });
-  readonly #cpus = new Gauge({ name: 'kiln_agent_cpus_sampled', help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed', registers: [this.registry] });
-  readonly #cpusFailed = new Gauge({ name: 'kiln_agent_cpus_failed', help: 'online CPUs the sampler could not attach to', registers: [this.registry] });
-  readonly #cpusLost = new Counter({ name: 'kiln_agent_cpu_samplers_lost_total', help: 'CPU samplers closed because CPU hotplug took their CPU offline or stopped their perf event (opened again once the CPU is online)', registers: [this.registry] });
-  readonly #processes = new Gauge({ name: 'kiln_agent_processes_tracked', help: 'processes the agent holds labels and memory maps for (forgotten at the drain after they exit)', registers: [this.registry] });
-  readonly #written = new Counter({ name: 'kiln_agent_profiles_written_total', help: 'profiles written or pushed', labelNames: ['sink'], registers: [this.registry] });
-  readonly #dropped = new Counter({ name: 'kiln_agent_profiles_dropped_total', help: 'interval profiles dropped because the server queue was full', registers: [this.registry] });
+  readonly #samples = new Counter({
+    name: 'kiln_agent_samples_total',
+    help: 'CPU samples taken by the kernel sampler',
+    registers: [this.registry],
+  });
+  readonly #lost = new Counter({
+    name: 'kiln_agent_samples_lost_total',
+    help: 'samples, stacks or process events lost in the kernel, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly #drain = new Histogram({
+    name: 'kiln_agent_drain_seconds',
+    help: 'time to drain, symbolize and aggregate one interval',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly #cache = new Counter({
+    name: 'kiln_agent_symbolize_cache_total',
+    help: 'symbolization cache lookups, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly #errors = new Counter({
+    name: 'kiln_agent_symbolize_errors_total',
+    help: 'symbolization errors, by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly #unknown = new Gauge({
+    name: 'kiln_agent_unknown_frames_ratio',
+    help: 'share of frames that could not be resolved, since start',
+    registers: [this.registry],
+  });
+  readonly #elfBytes = new Gauge({
+    name: 'kiln_agent_symbolizer_cache_bytes',
+    help: 'memory held by the ELF/DWARF files the symbolizer keeps open (bounded)',
+    registers: [this.registry],
+  });
+  readonly #elfFiles = new Gauge({
+    name: 'kiln_agent_symbolizer_cache_files',
+    help: 'ELF files the symbolizer keeps open',
+    registers: [this.registry],
+  });
+  readonly #cpus = new Gauge({
+    name: 'kiln_agent_cpus_sampled',
+    help: 'CPUs with an attached sampler; failures are counted in kiln_agent_cpus_failed',
+    registers: [this.registry],
+  });
+  readonly #cpusFailed = new Gauge({
+    name: 'kiln_agent_cpus_failed',
+    help: 'online CPUs the sampler could not attach to',
+    registers: [this.registry],
+  });
+  readonly #cpusLost = new Counter({
+    name: 'kiln_agent_cpu_samplers_lost_total',
+    help: 'CPU samplers closed because CPU hotplug took their CPU offline or stopped their perf event (opened again once the CPU is online)',
+    registers: [this.registry],
+  });
+  readonly #processes = new Gauge({
+    name: 'kiln_agent_processes_tracked',
+    help: 'processes the agent holds labels and memory maps for (forgotten at the drain after they exit)',
+    registers: [this.registry],
+  });
+  readonly #written = new Counter({
+    name: 'kiln_agent_profiles_written_total',
+    help: 'profiles written or pushed',
+    labelNames: ['sink'],
+    registers: [this.registry],
+  });
+  readonly #dropped = new Counter({
+    name: 'kiln_agent_profiles_dropped_total',
+    help: 'interval profiles dropped because the server queue was full',
+    registers: [this.registry],
+  });
 
   /** Last totals seen, so counters advance by the difference of the sources' running totals. */
   readonly #last = new Map<Counter, Map<string, number>>();

@@ -175,7 +175,10 @@ export class PprofBuilder {
   profile(startMs: number, endMs: number): Profile {
     const s = this.#strings;
     return new Profile({
-      sampleType: [new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }), new ValueType({ type: s.dedup('samples'), unit: s.dedup('count') })],
+      sampleType: [
+        new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }),
+        new ValueType({ type: s.dedup('samples'), unit: s.dedup('count') }),
+      ],
       periodType: new ValueType({ type: s.dedup('cpu'), unit: s.dedup('nanoseconds') }),
       period: this.#periodNs,
       defaultSampleType: s.dedup('cpu'),

@@ -62,7 +62,12 @@ export function otelResource(environ: string): { name?: string; version?: string
 
 /** A container id (64 hex) from /proc/<pid>/cgroup, as docker, containerd and CRI-O name their cgroups. */
 export function containerIdFromCgroup(cgroup: string): string {
-  const m = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?$/m.exec(cgroup.split('\n').map((l) => l.split(':').pop() ?? '').join('\n'));
+  const m = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?$/m.exec(
+    cgroup
+      .split('\n')
+      .map((l) => l.split(':').pop() ?? '')
+      .join('\n'),
+  );
   return m?.[1] ?? '';
 }
 

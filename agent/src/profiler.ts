@@ -42,7 +42,12 @@ export class Profiler {
   constructor(opts: ProfilerOptions) {
     this.#opts = opts;
     this.#node = opts.node ?? hostname();
-    this.#sampler = new CpuSampler({ frequency: opts.frequency, pids: opts.pids, includeIdle: opts.includeIdle, eventsBytes: opts.eventsBytes });
+    this.#sampler = new CpuSampler({
+      frequency: opts.frequency,
+      pids: opts.pids,
+      includeIdle: opts.includeIdle,
+      eventsBytes: opts.eventsBytes,
+    });
     this.#symbolizer = new Symbolizer({
       logger: opts.logger,
       // Half an interval: timers drift, and a dlopen is still seen in the next interval.
@@ -96,7 +101,15 @@ export class Profiler {
     for (const pid of exited) this.#forget(pid);
     this.#opts.metrics?.observeDrain((t3 - t1) / 1000, stats, this.#symbolizer.stats(), this.#processes.size);
     this.#opts.logger.debug(
-      { rows: drained.samples.length, stacks: drained.stacks.size, samples: added, processes: this.#processes.size, eventsMs: t1 - t0, drainMs: t2 - t1, symbolizeAndBuildMs: t3 - t2 },
+      {
+        rows: drained.samples.length,
+        stacks: drained.stacks.size,
+        samples: added,
+        processes: this.#processes.size,
+        eventsMs: t1 - t0,
+        drainMs: t2 - t1,
+        symbolizeAndBuildMs: t3 - t2,
+      },
       'interval collected',
     );
     return added;
@@ -156,7 +169,11 @@ export class Profiler {
     const lookups = Array.from(frames, (a, i) => (i === 0 ? a : a - 1n));
     const symbols = this.#symbolizer.symbolizeKernel(lookups);
     return Array.from(frames, (address, i) =>
-      builder.location({ address, mapping: KERNEL_MAPPING, frames: [symbols[i] ?? { name: `[unknown] 0x${address.toString(16)}`, inlined: false }] }),
+      builder.location({
+        address,
+        mapping: KERNEL_MAPPING,
+        frames: [symbols[i] ?? { name: `[unknown] 0x${address.toString(16)}`, inlined: false }],
+      }),
     );
   }
 
@@ -171,7 +188,12 @@ export class Profiler {
       if (frames === undefined || frames.length === 0) {
         // EFAULT: no user stack (a kernel thread). Anything else is a user stack we failed to take.
         const error = samples.userStackError[i]!;
-        out.set(key, error === EFAULT || error === 0 ? [] : [builder.location({ address: 0, frames: [{ name: `[user stack unavailable: errno ${-error}]`, inlined: false }] })]);
+        out.set(
+          key,
+          error === EFAULT || error === 0
+            ? []
+            : [builder.location({ address: 0, frames: [{ name: `[user stack unavailable: errno ${-error}]`, inlined: false }] })],
+        );
         continue;
       }
       out.set(key, []);
@@ -199,7 +221,11 @@ export class Profiler {
         const ids = Array.from(frames, () => {
           const address = addresses[next]!;
           const r = resolved[next++];
-          const loc: SymbolizedAddress = { address, mapping: r?.mapping, frames: r?.frames ?? [{ name: `[unknown] 0x${address.toString(16)}`, inlined: false }] };
+          const loc: SymbolizedAddress = {
+            address,
+            mapping: r?.mapping,
+            frames: r?.frames ?? [{ name: `[unknown] 0x${address.toString(16)}`, inlined: false }],
+          };
           return builder.location(loc);
         });
         out.set(group.keys[s]!, ids);

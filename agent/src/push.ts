@@ -48,7 +48,8 @@ export class ProfilePusher {
   }
 
   #kick(): void {
-    if (this.#sending === undefined && this.#retryTimer === undefined) this.#sending = this.#drain().finally(() => (this.#sending = undefined));
+    if (this.#sending === undefined && this.#retryTimer === undefined)
+      this.#sending = this.#drain().finally(() => (this.#sending = undefined));
   }
 
   async #drain(): Promise<void> {
@@ -60,7 +61,10 @@ export class ProfilePusher {
       } catch (err) {
         next.attempts++;
         const delay = Math.min(60_000, 500 * 2 ** Math.min(next.attempts, 7)) * (0.5 + Math.random() / 2);
-        this.#opts.logger.warn({ err: (err as Error).message, attempts: next.attempts, retryInMs: Math.round(delay) }, 'push failed; will retry');
+        this.#opts.logger.warn(
+          { err: (err as Error).message, attempts: next.attempts, retryInMs: Math.round(delay) },
+          'push failed; will retry',
+        );
         this.#retryTimer = setTimeout(() => {
           this.#retryTimer = undefined;
           this.#kick();
@@ -90,7 +94,13 @@ export class ProfilePusher {
   }
 
   stats(): { sent: number; rejected: number; dropped: number; queued: number; queuedBytes: number } {
-    return { sent: this.#sent, rejected: this.#rejected, dropped: this.#droppedCount, queued: this.#queue.length, queuedBytes: this.#queuedBytes };
+    return {
+      sent: this.#sent,
+      rejected: this.#rejected,
+      dropped: this.#droppedCount,
+      queued: this.#queue.length,
+      queuedBytes: this.#queuedBytes,
+    };
   }
 
   /** Tries to send what is queued for up to `graceMs`, then gives up. */
@@ -115,12 +125,16 @@ export class ProfilePusher {
 async function post(url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, timeout: timeoutMs }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, timeout: timeoutMs },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);

@@ -136,8 +136,14 @@ test('diff: both sides of every stack come back, with the ticks of each side', (
   const stacks = makeStacks(400, 2, true);
   const tree = render(stacks, 1_000_000, true);
   assert.equal(tree.format, 'double');
-  assert.equal(tree.leftTicks, stacks.reduce((a, s) => a + s.left, 0));
-  assert.equal(tree.rightTicks, stacks.reduce((a, s) => a + s.right, 0));
+  assert.equal(
+    tree.leftTicks,
+    stacks.reduce((a, s) => a + s.left, 0),
+  );
+  assert.equal(
+    tree.rightTicks,
+    stacks.reduce((a, s) => a + s.right, 0),
+  );
   assertRoundTrip(stacks, tree, true);
 });
 
@@ -163,8 +169,18 @@ test('a tree is numbered depth-first: every subtree is a contiguous range', () =
 test('malformed flamebearers are rejected with a message', () => {
   const decode = (levels: number[][], names = ['total', 'a']) =>
     decodeFlamebearer({ flamebearer: { names, levels, numTicks: 1, maxSelf: 1 }, metadata: { format: 'single' } });
-  assert.throws(() => decode([[0, 1, 1]]), (e) => e instanceof FlamebearerError && /not a multiple of 4/.test(e.message));
-  assert.throws(() => decode([[0, 2, 0, 0], [0, 1, 1, 7]]), /name index 7 out of range/);
+  assert.throws(
+    () => decode([[0, 1, 1]]),
+    (e) => e instanceof FlamebearerError && /not a multiple of 4/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      decode([
+        [0, 2, 0, 0],
+        [0, 1, 1, 7],
+      ]),
+    /name index 7 out of range/,
+  );
   // A node below an empty level.
   assert.throws(() => decode([[0, 2, 0, 0], [], [0, 1, 1, 1]]), /level 2: node without parent/);
   assert.throws(() => decodeFlamebearer({ flamebearer: null as never }), /expected \{ names/);

@@ -2,7 +2,15 @@
 // `other` nodes, and how a diff's two sides line up in the levels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildTree, keptNodes, NameOrder, otherTotals, renderFlamebearer, sortedChildren, type StackTable } from '../src/flamebearer/encode.js';
+import {
+  buildTree,
+  keptNodes,
+  NameOrder,
+  otherTotals,
+  renderFlamebearer,
+  sortedChildren,
+  type StackTable,
+} from '../src/flamebearer/encode.js';
 
 const names = ['main', 'b', 'a', 'c', 'gc'];
 const [MAIN, B, A, C, GC] = [0, 1, 2, 3, 4];
@@ -13,7 +21,17 @@ const stacks = (seqs: number[][], left: number[], right?: number[]): StackTable 
 });
 
 test('buildTree merges shared prefixes and sums totals bottom-up', () => {
-  const t = buildTree(stacks([[MAIN, A], [MAIN, A, C], [MAIN, B], [MAIN, A]], [1, 2, 4, 8]));
+  const t = buildTree(
+    stacks(
+      [
+        [MAIN, A],
+        [MAIN, A, C],
+        [MAIN, B],
+        [MAIN, A],
+      ],
+      [1, 2, 4, 8],
+    ),
+  );
   assert.equal(t.size, 5); // root, main, a, c, b
   const node = (path: number[]) => {
     let n = 0;
@@ -45,7 +63,16 @@ test('sortedChildren orders siblings by name, whichever subset of the name table
 
 test('keptNodes keeps the heaviest nodes and counts one `other` per parent that loses children', () => {
   // root → main (100) → a (60), b (30), c (10); a → c (60)
-  const t = buildTree(stacks([[MAIN, A, C], [MAIN, B], [MAIN, C]], [60, 30, 10]));
+  const t = buildTree(
+    stacks(
+      [
+        [MAIN, A, C],
+        [MAIN, B],
+        [MAIN, C],
+      ],
+      [60, 30, 10],
+    ),
+  );
   const c = sortedChildren(t, new NameOrder().ranks(names, t.name));
   const keptNames = (maxNodes: number) => {
     const kept = keptNodes(t, c, maxNodes, false);
@@ -92,7 +119,20 @@ test('renderFlamebearer: maxNodes caps the nodes emitted and keeps every total e
 
 test('renderFlamebearer diff: each node carries its left and right offsets, aligned per side', () => {
   // left: main>a 3, main>b 1; right: main>b 5, main>c 2
-  const r = renderFlamebearer(names, stacks([[MAIN, A], [MAIN, B], [MAIN, C]], [3, 1, 0], [0, 5, 2]), 100, true);
+  const r = renderFlamebearer(
+    names,
+    stacks(
+      [
+        [MAIN, A],
+        [MAIN, B],
+        [MAIN, C],
+      ],
+      [3, 1, 0],
+      [0, 5, 2],
+    ),
+    100,
+    true,
+  );
   assert.equal(r.leftTicks, 4);
   assert.equal(r.rightTicks, 7);
   assert.equal(r.flamebearer.numTicks, 11);

@@ -21,7 +21,15 @@ function randomProfile(seed: number): Profile {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   // Zero (omitted), one-byte, multi-byte, 2^53 - 1, and bigints up to 2^64 - 1 (kernel addresses).
   const numeric = (): number | bigint =>
-    pick([() => 0, () => Math.floor(r() * 128), () => Math.floor(r() * 2 ** 31), () => Number.MAX_SAFE_INTEGER, () => 0xffffffff81000000n + BigInt(Math.floor(r() * 1e6)), () => 2n ** 64n - 1n, () => 0n])();
+    pick([
+      () => 0,
+      () => Math.floor(r() * 128),
+      () => Math.floor(r() * 2 ** 31),
+      () => Number.MAX_SAFE_INTEGER,
+      () => 0xffffffff81000000n + BigInt(Math.floor(r() * 1e6)),
+      () => 2n ** 64n - 1n,
+      () => 0n,
+    ])();
   const signed = (): number | bigint => (r() < 0.2 ? -Math.floor(r() * 1e6) - 1 : numeric());
   // Every nested message has a non-zero first field: pprof-format measures an empty
   // one as 0 bytes, writes 2, and silently drops the profile's last bytes (the agent never writes one).
@@ -31,9 +39,42 @@ function randomProfile(seed: number): Profile {
   const many = <T>(n: number, f: () => T): T[] => Array.from({ length: Math.floor(r() * n) }, f);
   return new Profile({
     sampleType: many(3, () => new ValueType({ type: id(), unit: str() })),
-    sample: many(30, () => new Sample({ locationId: many(20, numeric), value: [id(), ...many(3, signed)], label: many(4, () => new Label({ key: id(), str: str(), num: signed(), numUnit: str() })) })),
-    mapping: many(5, () => new Mapping({ id: id(), memoryStart: numeric(), memoryLimit: numeric(), fileOffset: numeric(), filename: str(), buildId: str(), hasFunctions: r() < 0.5, hasFilenames: r() < 0.5, hasLineNumbers: r() < 0.5, hasInlineFrames: r() < 0.5 })),
-    location: many(30, () => new Location({ id: id(), mappingId: numeric(), address: numeric(), line: many(4, () => new Line({ functionId: id(), line: signed(), column: numeric() })), isFolded: r() < 0.2 })),
+    sample: many(
+      30,
+      () =>
+        new Sample({
+          locationId: many(20, numeric),
+          value: [id(), ...many(3, signed)],
+          label: many(4, () => new Label({ key: id(), str: str(), num: signed(), numUnit: str() })),
+        }),
+    ),
+    mapping: many(
+      5,
+      () =>
+        new Mapping({
+          id: id(),
+          memoryStart: numeric(),
+          memoryLimit: numeric(),
+          fileOffset: numeric(),
+          filename: str(),
+          buildId: str(),
+          hasFunctions: r() < 0.5,
+          hasFilenames: r() < 0.5,
+          hasLineNumbers: r() < 0.5,
+          hasInlineFrames: r() < 0.5,
+        }),
+    ),
+    location: many(
+      30,
+      () =>
+        new Location({
+          id: id(),
+          mappingId: numeric(),
+          address: numeric(),
+          line: many(4, () => new Line({ functionId: id(), line: signed(), column: numeric() })),
+          isFolded: r() < 0.2,
+        }),
+    ),
     function: many(20, () => new PprofFunction({ id: id(), name: str(), systemName: str(), filename: str(), startLine: signed() })),
     stringTable: strings,
     dropFrames: str(),
@@ -63,7 +104,10 @@ function validProfile(seed: number): Profile {
   const str = () => strings.dedup(['main', 'caf\u00e9', 'x'.repeat(300), `s${int(50)}`][int(4)]!);
   const nFn = 1 + int(20);
   const nLoc = 1 + int(30);
-  const functions = Array.from({ length: nFn }, (_, i) => new PprofFunction({ id: i + 1, name: str(), systemName: str(), filename: str(), startLine: int(5000) }));
+  const functions = Array.from(
+    { length: nFn },
+    (_, i) => new PprofFunction({ id: i + 1, name: str(), systemName: str(), filename: str(), startLine: int(5000) }),
+  );
   const locations = Array.from(
     { length: nLoc },
     (_, i) =>
@@ -75,7 +119,10 @@ function validProfile(seed: number): Profile {
       }),
   );
   return new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }), new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') })],
+    sampleType: [
+      new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
+      new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
+    ],
     sample: Array.from(
       { length: int(40) },
       () =>
@@ -102,16 +149,28 @@ test('encode → decode: 300 random profiles decode to their functions, location
     const at = `seed ${seed}`;
     assert.equal(d.stringCount, strings.length, at);
     for (let i = 0; i < strings.length; i++) assert.equal(stringOf(d, i), strings[i], at);
-    assert.deepEqual(d.sampleType.map((t) => [t.type, t.unit]), p.sampleType.map((t) => [Number(t.type), Number(t.unit)]), at);
+    assert.deepEqual(
+      d.sampleType.map((t) => [t.type, t.unit]),
+      p.sampleType.map((t) => [Number(t.type), Number(t.unit)]),
+      at,
+    );
     assert.equal(d.functionCount, p.function.length, at);
     p.function.forEach((f, i) => {
-      assert.deepEqual([d.fnId[i], d.fnName[i], d.fnSystemName[i], d.fnFilename[i], d.fnStartLine[i]], [f.id, f.name, f.systemName, f.filename, f.startLine].map(Number), at);
+      assert.deepEqual(
+        [d.fnId[i], d.fnName[i], d.fnSystemName[i], d.fnFilename[i], d.fnStartLine[i]],
+        [f.id, f.name, f.systemName, f.filename, f.startLine].map(Number),
+        at,
+      );
     });
     assert.equal(d.locationCount, p.location.length, at);
     p.location.forEach((l, i) => {
       assert.equal(d.locId[i], Number(l.id), at);
       assert.equal(locationAddress(d, i), BigInt(l.address), at);
-      assert.deepEqual([...d.lineFunction.subarray(d.locLineStart[i], d.locLineStart[i + 1])], l.line.map((x) => Number(x.functionId)), at);
+      assert.deepEqual(
+        [...d.lineFunction.subarray(d.locLineStart[i], d.locLineStart[i + 1])],
+        l.line.map((x) => Number(x.functionId)),
+        at,
+      );
     });
     assert.equal(d.sampleCount, p.sample.length, at);
     const reader = new SampleReader(d);
@@ -133,5 +192,8 @@ test('encode → decode: 300 random profiles decode to their functions, location
 
 test('decode rejects what is not a pprof profile, with a message', () => {
   assert.throws(() => decodeRawPprof(Buffer.from([0x0a, 0x05, 0x01])), /not a valid pprof profile: a field runs past the end/);
-  assert.throws(() => decodeRawPprof(Buffer.from(new Profile({ stringTable: new StringTable() }).encode()).subarray(0, 0)), /string table must start with ''/);
+  assert.throws(
+    () => decodeRawPprof(Buffer.from(new Profile({ stringTable: new StringTable() }).encode()).subarray(0, 0)),
+    /string table must start with ''/,
+  );
 });

@@ -90,7 +90,8 @@ export function parseFlags(specs: FlagSpecs, argv: string[], env: NodeJS.Process
 export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
   const rows: [string, string][] = Object.entries(specs).map(([name, spec]) => {
     const left = `  --${name}${spec.type === 'boolean' ? '' : ` ${spec.value ?? spec.type.toUpperCase()}`}`;
-    const def = spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '' : ` (default ${String(spec.default)})`;
+    const def =
+      spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '' : ` (default ${String(spec.default)})`;
     return [left, `${spec.help}${def} [${envName(name)}]`];
   });
   rows.push(['  --help', 'show this help']);

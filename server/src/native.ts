@@ -16,7 +16,9 @@ export function native(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
     } catch (err) {
-      throw new Error(`the server's native addon is not built (${(err as Error).message.split('\n')[0]}); run \`npm run build:native -w @kiln/server\``);
+      throw new Error(
+        `the server's native addon is not built (${(err as Error).message.split('\n')[0]}); run \`npm run build:native -w @kiln/server\``,
+      );
     }
   }
   return addon;

@@ -50,8 +50,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const loggerInstance: FastifyBaseLogger = options.logger;
   // First start on a large existing chDB store, or DDL ON CLUSTER, can outlast Fastify's 10 s default.
   const app = Fastify({ loggerInstance, pluginTimeout: 120_000 });
-  const closeAfterFailedStart = () =>
-    app.close().catch((err: unknown) => options.logger.error({ err }, 'close after failed start'));
+  const closeAfterFailedStart = () => app.close().catch((err: unknown) => options.logger.error({ err }, 'close after failed start'));
   try {
     await app.register(buildApp, {
       storage,
@@ -103,7 +102,9 @@ function storageConfig(options: ServerOptions): StorageConfig {
   }
   const url = parseClickHouseUrl(options.clickhouseUrl);
   const cluster = options.clickhouseCluster;
-  return cluster === undefined || cluster === '' ? { mode: 'clickhouse', url } : { mode: 'clickhouse', url, cluster: checkClusterName(cluster) };
+  return cluster === undefined || cluster === ''
+    ? { mode: 'clickhouse', url }
+    : { mode: 'clickhouse', url, cluster: checkClusterName(cluster) };
 }
 
 function listenError(err: unknown, port: number, host: string): Error {

@@ -14,7 +14,12 @@ const webRoot = fileURLToPath(new URL('../../web/build', import.meta.url));
 export async function testApp(): Promise<FastifyInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-server-test-'));
   const app = Fastify({ logger: false });
-  await app.register(buildApp, { storage: { mode: 'embedded', path: dir }, schema: { retentionMs: 7 * 86_400_000 }, webRoot, authTokens: [] });
+  await app.register(buildApp, {
+    storage: { mode: 'embedded', path: dir },
+    schema: { retentionMs: 7 * 86_400_000 },
+    webRoot,
+    authTokens: [],
+  });
   await app.ready();
   after(async () => {
     await app.close();

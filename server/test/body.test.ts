@@ -43,13 +43,35 @@ test('gunzipLimited: a trailer that lies, truncation and the ceiling are 4xx err
   for (const size of [0, 1, 0xffffffff]) {
     const lying = Buffer.from(gz);
     lying.writeUInt32LE(size, lying.length - 4);
-    assert.equal(status(() => gunzipLimited(lying, 64 << 20, 'x')), 400, `trailer size ${size}`);
+    assert.equal(
+      status(() => gunzipLimited(lying, 64 << 20, 'x')),
+      400,
+      `trailer size ${size}`,
+    );
   }
-  assert.equal(status(() => gunzipLimited(gz.subarray(0, gz.length - 9), 1 << 20, 'x')), 400);
-  assert.equal(status(() => gunzipLimited(gz, text.length - 1, 'x')), 413);
-  assert.equal(status(() => gunzipLimited(gz, text.length, 'x')), 200);
-  assert.equal(status(() => gunzipLimited(Buffer.concat([gz, Buffer.from('garbage')]), 1 << 20, 'x')), 400);
+  assert.equal(
+    status(() => gunzipLimited(gz.subarray(0, gz.length - 9), 1 << 20, 'x')),
+    400,
+  );
+  assert.equal(
+    status(() => gunzipLimited(gz, text.length - 1, 'x')),
+    413,
+  );
+  assert.equal(
+    status(() => gunzipLimited(gz, text.length, 'x')),
+    200,
+  );
+  assert.equal(
+    status(() => gunzipLimited(Buffer.concat([gz, Buffer.from('garbage')]), 1 << 20, 'x')),
+    400,
+  );
   const big = gzipSync(Buffer.alloc(6_400_000, 'a'));
-  assert.equal(status(() => gunzipLimited(big, 6_399_999, 'x')), 413);
-  assert.equal(status(() => gunzipLimited(big, 6_400_000, 'x')), 200);
+  assert.equal(
+    status(() => gunzipLimited(big, 6_399_999, 'x')),
+    413,
+  );
+  assert.equal(
+    status(() => gunzipLimited(big, 6_400_000, 'x')),
+    200,
+  );
 });

@@ -2,7 +2,15 @@
 // contract's shapes, and the caller's mistakes are 400s with a message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DiffResponse, FlamegraphResponse, LabelValuesResponse, LabelsResponse, ProfileTypesResponse, ProfilesResponse, SeriesResponse } from '@kiln/api/http';
+import type {
+  DiffResponse,
+  FlamegraphResponse,
+  LabelValuesResponse,
+  LabelsResponse,
+  ProfileTypesResponse,
+  ProfilesResponse,
+  SeriesResponse,
+} from '@kiln/api/http';
 import { decodeFlamebearer } from '@kiln/api/flamebearer';
 import type { FastifyInstance } from 'fastify';
 import { getJson, ingestFolded, testApp } from './app.js';
@@ -24,7 +32,10 @@ test('flamegraph: totals, metadata, maxNodes coerced from the query string', asy
   const r = await getJson<FlamegraphResponse>(app, '/api/v1/flamegraph', { query: '{service="checkout"}', ...range });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.flamebearer.numTicks, 22 * NS);
-  assert.deepEqual({ ...r.body.metadata, frames: undefined }, { format: 'single', name: 'cpu', units: 'nanoseconds', unit: 'nanoseconds', truncated: false, maxNodes: 8192, frames: undefined });
+  assert.deepEqual(
+    { ...r.body.metadata, frames: undefined },
+    { format: 'single', name: 'cpu', units: 'nanoseconds', unit: 'nanoseconds', truncated: false, maxNodes: 8192, frames: undefined },
+  );
   assert.equal(r.body.metadata.frames.files.length, r.body.flamebearer.names.length);
   const tree = decodeFlamebearer(r.body);
   assert.equal(tree.total[0], 22 * NS);
@@ -52,7 +63,11 @@ test('flamegraph: bad parameters are 400 with a message naming them', async () =
 });
 
 test('diff: both sides in one answer, ticks beside and inside the flamebearer', async () => {
-  const r = await getJson<DiffResponse>(app, '/api/v1/diff', { left: '{version="v1",service="checkout"}', right: '{version="v2"}', ...range });
+  const r = await getJson<DiffResponse>(app, '/api/v1/diff', {
+    left: '{version="v1",service="checkout"}',
+    right: '{version="v2"}',
+    ...range,
+  });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.leftTicks, 10 * NS);
   assert.equal(r.body.rightTicks, 12 * NS);
@@ -80,7 +95,10 @@ test('series: dense points, groupBy, step validation', async () => {
   const billing = r.body.series[0]!;
   assert.equal(billing.points.length, (r.body.until - r.body.from) / 10_000);
   assert.ok(r.body.from <= range.from * 1000 && r.body.until >= range.until * 1000);
-  assert.deepEqual(billing.points.filter(([, v]) => v > 0), [[t * 1000, 4 * NS]]);
+  assert.deepEqual(
+    billing.points.filter(([, v]) => v > 0),
+    [[t * 1000, 4 * NS]],
+  );
   assert.equal(r.body.series[0]!.firstSeen, t * 1000);
   const bad = await getJson(app, '/api/v1/series', { ...range, step: 'often' });
   assert.equal(bad.status, 400);
@@ -106,7 +124,10 @@ test('profiles: listed newest first, one as stored, folded turned into pprof', a
   const list = await getJson<ProfilesResponse>(app, '/api/v1/profiles', { query: '{service="checkout"}', ...range, limit: '10' });
   assert.equal(list.status, 200, JSON.stringify(list.body));
   assert.equal(list.body.profiles.length, 2);
-  assert.deepEqual(list.body.profiles.map((p) => p.format), ['folded', 'folded']);
+  assert.deepEqual(
+    list.body.profiles.map((p) => p.format),
+    ['folded', 'folded'],
+  );
   const one = await app.inject({ method: 'GET', url: `/api/v1/profiles/${list.body.profiles[0]!.id}/pprof` });
   assert.equal(one.statusCode, 200);
   assert.equal(one.headers['content-type'], 'application/octet-stream');

@@ -24,14 +24,21 @@ test('TsvWriter.escapedBytes escapes tab, newline, carriage return and backslash
   w.escapedBytes(Buffer.from([1, 2, 3]));
   w.escapedBytes(Buffer.alloc(0));
   w.escapedBytes(Buffer.from([92, 13]));
-  assert.deepEqual(w.result(), Buffer.from([0, 92, 116, 92, 110, 92, 114, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116, 1, 2, 3, 92, 92, 92, 114]));
+  assert.deepEqual(
+    w.result(),
+    Buffer.from([0, 92, 116, 92, 110, 92, 114, 92, 92, 65, 255, 92, 92, 92, 92, 92, 116, 1, 2, 3, 92, 92, 92, 114]),
+  );
 });
 
 test('TsvWriter.escapedBytes: random binary data unescapes to itself', () => {
   let seed = 11;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let n = 0; n < 200; n++) {
-    const data = Buffer.from(Array.from({ length: Math.floor(random() * 3000) }, () => (random() < 0.1 ? [9, 10, 13, 92][Math.floor(random() * 4)]! : Math.floor(random() * 256))));
+    const data = Buffer.from(
+      Array.from({ length: Math.floor(random() * 3000) }, () =>
+        random() < 0.1 ? [9, 10, 13, 92][Math.floor(random() * 4)]! : Math.floor(random() * 256),
+      ),
+    );
     const w = new TsvWriter(16);
     w.escapedBytes(data);
     const escaped = w.result();

@@ -260,25 +260,57 @@ async function main(): Promise<void> {
   const d3Js = await bundle(d3Entry, here);
   const d3Css = readFileSync(join(dirname(require.resolve('d3-flame-graph')), 'd3-flamegraph.css'), 'utf8');
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-timer-throttling'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-timer-throttling'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: WIDTH + 40, height: HEIGHT + 40 }, deviceScaleFactor: DPR });
-    await page.setContent(`<!doctype html><html><head><style>${d3Css} body{margin:0;font-family:sans-serif}</style></head><body><div id="host" style="width:${WIDTH}px"></div></body></html>`);
+    await page.setContent(
+      `<!doctype html><html><head><style>${d3Css} body{margin:0;font-family:sans-serif}</style></head><body><div id="host" style="width:${WIDTH}px"></div></body></html>`,
+    );
     await page.addScriptTag({ content: kilnJs });
     await page.addScriptTag({ content: d3Js });
 
     const kiln: { decodeMs: number; drawMs: number; firstPaintMs: number; nodes: number; depth: number; rects: number }[] = [];
     for (let i = 0; i < RUNS; i++) {
-      kiln.push(await page.evaluate(([t, w, h, d]) => (window as unknown as { kilnBench: { firstPaint(t: string, w: number, h: number, d: number): Promise<(typeof kiln)[number]> } }).kilnBench.firstPaint(t, w, h, d), [fbText, WIDTH, HEIGHT, DPR] as const));
+      kiln.push(
+        await page.evaluate(
+          ([t, w, h, d]) =>
+            (
+              window as unknown as { kilnBench: { firstPaint(t: string, w: number, h: number, d: number): Promise<(typeof kiln)[number]> } }
+            ).kilnBench.firstPaint(t, w, h, d),
+          [fbText, WIDTH, HEIGHT, DPR] as const,
+        ),
+      );
     }
-    const zp = await page.evaluate((f) => (window as unknown as { kilnBench: { zoomPan(f: number): Promise<{ zoomDraw: number[]; zoomIntervals: number[]; panDraw: number[]; panIntervals: number[] }> } }).kilnBench.zoomPan(f), 60);
+    const zp = await page.evaluate(
+      (f) =>
+        (
+          window as unknown as {
+            kilnBench: {
+              zoomPan(f: number): Promise<{ zoomDraw: number[]; zoomIntervals: number[]; panDraw: number[]; panIntervals: number[] }>;
+            };
+          }
+        ).kilnBench.zoomPan(f),
+      60,
+    );
 
     const d3: { buildMs: number; firstPaintMs: number; svgNodes: number }[] = [];
     const d3Runs = Math.max(1, Math.min(RUNS, 3));
     for (let i = 0; i < d3Runs; i++) {
-      d3.push(await page.evaluate(([t, w]) => (window as unknown as { d3Bench: { firstPaint(t: string, w: number): Promise<(typeof d3)[number]> } }).d3Bench.firstPaint(t, w), [d3Text, WIDTH] as const));
+      d3.push(
+        await page.evaluate(
+          ([t, w]) =>
+            (window as unknown as { d3Bench: { firstPaint(t: string, w: number): Promise<(typeof d3)[number]> } }).d3Bench.firstPaint(t, w),
+          [d3Text, WIDTH] as const,
+        ),
+      );
     }
-    const d3Zoom = await page.evaluate((n) => (window as unknown as { d3Bench: { zoom(n: number): Promise<number[]> } }).d3Bench.zoom(n), 5);
+    const d3Zoom = await page.evaluate(
+      (n) => (window as unknown as { d3Bench: { zoom(n: number): Promise<number[]> } }).d3Bench.zoom(n),
+      5,
+    );
 
     // The first run pays for JIT warm-up; report the median and the cold first run.
     const kFirst = stats(kiln.map((k) => k.firstPaintMs));

@@ -153,7 +153,18 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
     const pids = [cpu, cpp, node, sys].flatMap((w) => ['--pid', String(w.pid)]);
     const cpu0 = processCpuSeconds(cpu.pid);
     const t0 = Date.now();
-    const kiln = runKiln(['agent', '--output', out, '--duration', '10s', '--frequency', String(FREQUENCY), '--metrics-port', String(await freePort()), ...pids]);
+    const kiln = runKiln([
+      'agent',
+      '--output',
+      out,
+      '--duration',
+      '10s',
+      '--frequency',
+      String(FREQUENCY),
+      '--metrics-port',
+      String(await freePort()),
+      ...pids,
+    ]);
     const code = await agentExit(kiln, 120_000);
     cpuRatioCores = (processCpuSeconds(cpu.pid) - cpu0) / ((Date.now() - t0) / 1000);
     assertAgentOk(code, kiln, out);
@@ -186,13 +197,19 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
       assert.ok(loc.mapping, `location ${loc.id} has a mapping`);
       assert.ok(loc.address !== 0n, `location ${loc.id} has an address`);
     }
-    assert.ok([...profile.mappings.values()].some((m) => m.file === KERNEL_MAPPING), `kernel frames use the mapping ${KERNEL_MAPPING}`);
+    assert.ok(
+      [...profile.mappings.values()].some((m) => m.file === KERNEL_MAPPING),
+      `kernel frames use the mapping ${KERNEL_MAPPING}`,
+    );
     for (const name of ['cpu_ratio', 'cpp_workload', 'syscall_heavy']) {
       const m = [...profile.mappings.values()].find((x) => x.file.endsWith(`/bin/${name}`));
       assert.ok(m, `a mapping for ${name}`);
       assert.equal(m.buildId, await buildId(workloadPath(name)), `mapping of ${name} carries its build-id`);
     }
-    assert.ok(samplesOf(profile, cpu!.pid).every((s) => s.labels.exe?.endsWith('cpu_ratio')), 'exe label is the executable');
+    assert.ok(
+      samplesOf(profile, cpu!.pid).every((s) => s.labels.exe?.endsWith('cpu_ratio')),
+      'exe label is the executable',
+    );
   });
 
   it('samples account for the CPU time cpu_ratio really used (50-150%)', (t) => {
@@ -200,12 +217,17 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
     // The profile's own duration (the sampling window); the agent's --duration otherwise.
     const window = profile.durationNanos > 0 ? profile.durationNanos / 1e9 : 10;
     const expected = cpuRatioCores * window;
-    t.diagnostic(`cpu_ratio used ${cpuRatioCores.toFixed(2)} cores; sampled ${sampled.toFixed(2)} CPU-s of ${expected.toFixed(2)} expected over ${window.toFixed(2)} s`);
+    t.diagnostic(
+      `cpu_ratio used ${cpuRatioCores.toFixed(2)} cores; sampled ${sampled.toFixed(2)} CPU-s of ${expected.toFixed(2)} expected over ${window.toFixed(2)} s`,
+    );
     // Generous bounds: the expectation is cpu_ratio's average rate over the agent's whole
     // life (start-up and the final symbolization included, when the agent competes for
     // CPU) times the profile's span. A sampler that misses half the ticks, or counts some
     // twice, is outside either way.
-    assert.ok(sampled >= 0.5 * expected, `sampled CPU ${sampled.toFixed(2)} s is under half of the ${expected.toFixed(2)} s cpu_ratio used`);
+    assert.ok(
+      sampled >= 0.5 * expected,
+      `sampled CPU ${sampled.toFixed(2)} s is under half of the ${expected.toFixed(2)} s cpu_ratio used`,
+    );
     assert.ok(sampled <= 1.5 * expected, `sampled CPU ${sampled.toFixed(2)} s is far above the ${expected.toFixed(2)} s cpu_ratio used`);
   });
 
@@ -216,7 +238,9 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
     assert.ok(hot && cold, `go tool pprof -top lists burn_hot and burn_cold:\n${top.raw}`);
     // cum: burn_hot's own work is in the inlined mix_hot, so flat would undercount it.
     const share = hot.cum / (hot.cum + cold.cum);
-    t.diagnostic(`go tool pprof: burn_hot ${hot.cum / 1e9}s, burn_cold ${cold.cum / 1e9}s → ${(share * 100).toFixed(1)}% / ${((1 - share) * 100).toFixed(1)}%`);
+    t.diagnostic(
+      `go tool pprof: burn_hot ${hot.cum / 1e9}s, burn_cold ${cold.cum / 1e9}s → ${(share * 100).toFixed(1)}% / ${((1 - share) * 100).toFixed(1)}%`,
+    );
     assert.ok(Math.abs(share - 0.75) <= 0.05, `burn_hot share among the two is ${(share * 100).toFixed(1)}%, expected 75 ± 5:\n${top.raw}`);
 
     const own = functionShares(profile, { filter: byPid(cpu!.pid) });
@@ -242,13 +266,16 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
     }
     assert.ok(burning > 0, 'samples in burn_hot/burn_cold');
     assert.ok(reached / burning >= 0.98, `${reached}/${burning} burn_* stacks reach worker_main`);
-    assert.ok(viaMain > 0, 'the main thread\'s stacks reach main');
-    assert.ok(viaThread > 0, 'the other threads\' stacks reach start_thread');
+    assert.ok(viaMain > 0, "the main thread's stacks reach main");
+    assert.ok(viaThread > 0, "the other threads' stacks reach start_thread");
   });
 
   it('the always_inline mix_hot is its own inline frame at hot_inline.h:<body line>; functions carry their declaration line', () => {
     const { first, last } = mixHotLines();
-    const burnHotDecl = readFileSync(join(workloadsDir, 'cpu_ratio.c'), 'utf8').split('\n').findIndex((l) => l.startsWith('NOINLINE void burn_hot(')) + 1;
+    const burnHotDecl =
+      readFileSync(join(workloadsDir, 'cpu_ratio.c'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.startsWith('NOINLINE void burn_hot(')) + 1;
     assert.ok(burnHotDecl > 0, 'cpu_ratio.c defines burn_hot');
     let inlined = 0;
     for (const loc of profile.locations.values()) {
@@ -256,12 +283,12 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
         if (l.name !== 'mix_hot') return;
         assert.equal(basename(l.file), 'hot_inline.h', `mix_hot's file is hot_inline.h, got ${l.file}`);
         assert.ok(l.line >= first && l.line <= last, `mix_hot's line ${l.line} is inside its body (${first}-${last})`);
-        assert.equal(l.fn?.startLine, first, 'mix_hot\'s Function.start_line is the line that declares it');
+        assert.equal(l.fn?.startLine, first, "mix_hot's Function.start_line is the line that declares it");
         const caller = loc.lines[i + 1];
         assert.ok(caller, 'mix_hot is an inline Line with its caller after it in the same location');
         assert.equal(caller.name, 'burn_hot');
         assert.equal(basename(caller.file), 'cpu_ratio.c');
-        assert.equal(caller.fn?.startLine, burnHotDecl, 'burn_hot\'s Function.start_line is the line that declares it');
+        assert.equal(caller.fn?.startLine, burnHotDecl, "burn_hot's Function.start_line is the line that declares it");
         inlined++;
       });
     }
@@ -270,16 +297,31 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
 
   it('C++ frames are demangled', async () => {
     const names = [...functionNames(profile, byPid(cpp!.pid))];
-    assert.ok(names.some((n) => n.includes('kiln::workload::Matrix::multiply')), `Matrix::multiply demangled in ${names.join(', ')}`);
-    assert.ok(names.some((n) => n.includes('kiln::workload::accumulate<double>')), `accumulate<double> demangled in ${names.join(', ')}`);
+    assert.ok(
+      names.some((n) => n.includes('kiln::workload::Matrix::multiply')),
+      `Matrix::multiply demangled in ${names.join(', ')}`,
+    );
+    assert.ok(
+      names.some((n) => n.includes('kiln::workload::accumulate<double>')),
+      `accumulate<double> demangled in ${names.join(', ')}`,
+    );
     assert.ok(!names.some((n) => /(^|\s)_Z/.test(n)), 'no mangled names are left');
     const top = await goPprofTop(out);
-    assert.ok(topRow(top, (n) => n.includes('kiln::workload::Matrix::multiply')), `go tool pprof shows Matrix::multiply:\n${top.raw}`);
+    assert.ok(
+      topRow(top, (n) => n.includes('kiln::workload::Matrix::multiply')),
+      `go tool pprof shows Matrix::multiply:\n${top.raw}`,
+    );
   });
 
   it('Node frames carry the JavaScript function names from the perf map', () => {
     const names = [...functionNames(profile, byPid(node!.pid))];
-    assert.ok(names.some((n) => /kilnHotLoop/.test(n)), `kilnHotLoop in ${names.filter((n) => !n.startsWith('[k')).slice(0, 50).join(', ')}`);
+    assert.ok(
+      names.some((n) => /kilnHotLoop/.test(n)),
+      `kilnHotLoop in ${names
+        .filter((n) => !n.startsWith('[k'))
+        .slice(0, 50)
+        .join(', ')}`,
+    );
   });
 
   it('syscall_heavy shows kernel write frames under do_syscalls', () => {
@@ -294,7 +336,11 @@ describe('kiln agent --pid on ground-truth workloads (10 s at 99 Hz)', { timeout
   });
 
   it('every workload address symbolizes as addr2line -f -C -i says (100%)', async (t) => {
-    for (const w of [{ name: 'cpu_ratio', pid: cpu!.pid }, { name: 'cpp_workload', pid: cpp!.pid }, { name: 'syscall_heavy', pid: sys!.pid }]) {
+    for (const w of [
+      { name: 'cpu_ratio', pid: cpu!.pid },
+      { name: 'cpp_workload', pid: cpp!.pid },
+      { name: 'syscall_heavy', pid: sys!.pid },
+    ]) {
       const r = await checkSymbols(profile, workloadPath(w.name), { filter: byPid(w.pid) });
       t.diagnostic(reportSymbols(w.name, r));
       assert.ok(r.checked > 0, `${w.name} has locations in its own binary`);
@@ -370,7 +416,12 @@ describe('kiln agent on the whole host: short-lived processes and bad input (16 
     mkdirSync(nsDir, { recursive: true });
     w.mntns = await startWorkload('cpu_ratio (mount namespace)', [], {
       command: [
-        'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+        'unshare',
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
         `mount -t tmpfs kiln-ns "${nsDir}" && cp "${workloadPath('cpu_ratio')}" "${nsDir}/cpu_ratio" && exec "${nsDir}/cpu_ratio" 60 1`,
       ],
     });
@@ -427,7 +478,9 @@ describe('kiln agent on the whole host: short-lived processes and bad input (16 
       const named = frameNaming(samples);
       problems.push(...named.problems.map((p) => `${c.key}: ${p}`));
       const r = await checkSymbols(profile, c.truth, { filter: byPid(pid), mapping: c.file, allowUnknown: true });
-      t.diagnostic(`${c.key} (pid ${pid}): ${samples.length} samples, ${named.unknown}/${named.total} [unknown] locations; ${reportSymbols('own binary', r)}`);
+      t.diagnostic(
+        `${c.key} (pid ${pid}): ${samples.length} samples, ${named.unknown}/${named.total} [unknown] locations; ${reportSymbols('own binary', r)}`,
+      );
       if (r.agreed + r.unknown !== r.checked) problems.push(`${c.key}: resolved names must be right:\n  ${r.mismatches.join('\n  ')}`);
       unknownInBinaries += r.unknown;
     }
@@ -437,16 +490,24 @@ describe('kiln agent on the whole host: short-lived processes and bad input (16 
       const before = metricSum(metrics.first!, 'kiln_agent_symbolize_errors_total') ?? 0;
       const last = metricSum(metrics.last, 'kiln_agent_symbolize_errors_total');
       t.diagnostic(`kiln_agent_symbolize_errors_total: ${before} → ${last}`);
-      if (last === undefined && !/kiln_agent_symbolize_errors_total/.test(metrics.last)) problems.push('/metrics does not expose kiln_agent_symbolize_errors_total');
+      if (last === undefined && !/kiln_agent_symbolize_errors_total/.test(metrics.last))
+        problems.push('/metrics does not expose kiln_agent_symbolize_errors_total');
       if (unknownInBinaries > 0 && !((last ?? 0) > before)) {
         problems.push(`frames were marked [unknown] but kiln_agent_symbolize_errors_total did not grow (${before} → ${last})`);
       }
       // A labelled counter with no series yet shows only its # HELP / # TYPE lines.
-      for (const name of ['kiln_agent_samples_total', 'kiln_agent_samples_lost_total', 'kiln_agent_unknown_frames_ratio', 'kiln_agent_processes_tracked']) {
+      for (const name of [
+        'kiln_agent_samples_total',
+        'kiln_agent_samples_lost_total',
+        'kiln_agent_unknown_frames_ratio',
+        'kiln_agent_processes_tracked',
+      ]) {
         if (!new RegExp(`^(# (HELP|TYPE) )?${name}\\b`, 'm').test(metrics.last)) problems.push(`/metrics does not expose ${name}`);
       }
-      if (!((metricSum(metrics.last, 'kiln_agent_samples_total') ?? 0) > 0)) problems.push('kiln_agent_samples_total did not count samples');
-      if (!((metricSum(metrics.last, 'kiln_agent_processes_tracked') ?? 0) > 0)) problems.push('kiln_agent_processes_tracked holds no process');
+      if (!((metricSum(metrics.last, 'kiln_agent_samples_total') ?? 0) > 0))
+        problems.push('kiln_agent_samples_total did not count samples');
+      if (!((metricSum(metrics.last, 'kiln_agent_processes_tracked') ?? 0) > 0))
+        problems.push('kiln_agent_processes_tracked holds no process');
     }
     assert.deepEqual(problems, [], problems.join('\n'));
   });

@@ -4,7 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runKiln } from './lib/kiln.js';
 
-interface Row { facility: string; ok: boolean; detail: string; instead: string }
+interface Row {
+  facility: string;
+  ok: boolean;
+  detail: string;
+  instead: string;
+}
 
 test('kiln doctor reports what the running kernel really offers', async () => {
   assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
@@ -36,7 +41,10 @@ test('kiln doctor reports what the running kernel really offers', async () => {
   const fentry = row('fentry');
   if (!fentry.ok) assert.match(fentry.instead, /tracepoints/, 'an unavailable fentry names the fallback');
 
-  const cgroupFs = readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === '/sys/fs/cgroup')?.split(' ')[2];
+  const cgroupFs = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[1] === '/sys/fs/cgroup')
+    ?.split(' ')[2];
   assert.match(row('cgroup version').detail, cgroupFs === 'cgroup2' ? /^v2/ : /^v1/);
 
   for (const r of report.rows) {

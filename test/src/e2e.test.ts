@@ -12,7 +12,10 @@ async function flame(url: string, query: string, fromS: number): Promise<Flamebe
 }
 
 function loggedLine(kiln: KilnProcess, msg: string): Record<string, unknown> {
-  const line = kiln.output().split('\n').find((l) => l.includes(`"msg":"${msg}"`));
+  const line = kiln
+    .output()
+    .split('\n')
+    .find((l) => l.includes(`"msg":"${msg}"`));
   assert.ok(line, `the process logged "${msg}":\n${kiln.output().slice(-4000)}`);
   return JSON.parse(line) as Record<string, unknown>;
 }
@@ -38,7 +41,9 @@ test('kiln up: a workload started after it is in the flame graph with its functi
     30_000,
     'burn_hot and burn_cold in /api/v1/flamegraph',
   );
-  console.log(`workload visible after ${((Date.now() - t0) / 1000).toFixed(1)} s; burn_hot cum ${totals.get('burn_hot')?.cum}, burn_cold cum ${totals.get('burn_cold')?.cum}`);
+  console.log(
+    `workload visible after ${((Date.now() - t0) / 1000).toFixed(1)} s; burn_hot cum ${totals.get('burn_hot')?.cum}, burn_cold cum ${totals.get('burn_cold')?.cum}`,
+  );
 });
 
 test('server outage: the agent keeps what it sampled while the server is down for 60 s and delivers it after', async (t) => {
@@ -52,10 +57,26 @@ test('server outage: the agent keeps what it sampled while the server is down fo
   const workload = await startWorkload('cpu_ratio', ['120']);
   t.after(() => stopAll([workload]));
   const started = Math.floor(Date.now() / 1000) - 1;
-  const agent = runKiln(['agent', '--server', server.url, '--pid', String(workload.pid), '--frequency', '99', '--interval', '2s', '--metrics-port', String(metricsPort)]);
+  const agent = runKiln([
+    'agent',
+    '--server',
+    server.url,
+    '--pid',
+    String(workload.pid),
+    '--frequency',
+    '99',
+    '--interval',
+    '2s',
+    '--metrics-port',
+    String(metricsPort),
+  ]);
   t.after(() => agent.stop());
   await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
-  await eventually(async () => ((await flame(server.url, 'samples{}', started)).flamebearer.numTicks > 0 ? true : undefined), 20_000, 'first interval stored');
+  await eventually(
+    async () => ((await flame(server.url, 'samples{}', started)).flamebearer.numTicks > 0 ? true : undefined),
+    20_000,
+    'first interval stored',
+  );
 
   const metric = async (name: string): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -73,10 +94,15 @@ test('server outage: the agent keeps what it sampled while the server is down fo
   await new Promise((r) => setTimeout(r, 3_000));
   assert.equal(await agent.stop(30_000), 0, agent.output().slice(-3000));
 
-  const stopped = loggedLine(agent, 'agent stopped') as { stats: { samples: number; countsFull: number }; pushed: { dropped: number; rejected: number; queued: number } };
+  const stopped = loggedLine(agent, 'agent stopped') as {
+    stats: { samples: number; countsFull: number };
+    pushed: { dropped: number; rejected: number; queued: number };
+  };
   const counted = stopped.stats.samples - stopped.stats.countsFull;
   const stored = (await flame(server.url, `samples{pid="${workload.pid}"}`, started)).flamebearer.numTicks;
-  console.log(`kernel counted ${counted} samples; server holds ${stored}; agent RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${(rssMid / 2 ** 20).toFixed(0)} MB after 30 s and ${(rssDuring / 2 ** 20).toFixed(0)} MB after 60 s of outage; pushed ${JSON.stringify(stopped.pushed)}`);
+  console.log(
+    `kernel counted ${counted} samples; server holds ${stored}; agent RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${(rssMid / 2 ** 20).toFixed(0)} MB after 30 s and ${(rssDuring / 2 ** 20).toFixed(0)} MB after 60 s of outage; pushed ${JSON.stringify(stopped.pushed)}`,
+  );
   assert.equal(stopped.pushed.dropped, 0);
   assert.equal(stopped.pushed.rejected, 0);
   assert.equal(stopped.pushed.queued, 0);

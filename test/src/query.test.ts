@@ -13,7 +13,8 @@ describe('query API', () => {
   let server: KilnServer;
   const t = Math.floor(Date.now() / 1000) - 600;
   const range = { from: t - 60, until: t + 60 };
-  const fg = (query: string, extra: Record<string, string | number> = {}) => getJson<FlamebearerJson & { error?: string }>(server.url, '/api/v1/flamegraph', { query, ...range, ...extra });
+  const fg = (query: string, extra: Record<string, string | number> = {}) =>
+    getJson<FlamebearerJson & { error?: string }>(server.url, '/api/v1/flamegraph', { query, ...range, ...extra });
 
   before(async () => {
     server = await startServer();
@@ -33,34 +34,45 @@ describe('query API', () => {
     await server?.stop();
   });
 
-  test('diff of two label sets: stacks only left, only right and both, exact per-side totals in one answer', { timeout: TIMEOUT }, async () => {
-    const d = await getJson<DiffResponse>(server.url, '/api/v1/diff', { left: '{service="checkout",version="v1"}', right: '{service="checkout",version="v2"}', ...range });
-    assert.equal(d.status, 200, JSON.stringify(d.body));
-    assert.equal(d.body.metadata.format, 'double');
-    assert.equal(d.body.leftTicks, 15 * MS);
-    assert.equal(d.body.rightTicks, 17 * MS);
-    assert.equal(d.body.flamebearer.numTicks, 32 * MS);
-    assert.ok(d.body.flamebearer.levels.every((l) => l.length % 7 === 0), 'septuples');
-    const at = (path: string[]) => [pathTotal(d.body, path, 'left'), pathTotal(d.body, path, 'right')];
-    assert.deepEqual(at(['main']), [15 * MS, 17 * MS]);
-    assert.deepEqual(at(['main', 'old_only']), [4 * MS, 0]);
-    assert.deepEqual(at(['main', 'new_only']), [0, 9 * MS]);
-    assert.deepEqual(at(['main', 'shared', 'both']), [10 * MS, 6 * MS]);
-    assert.deepEqual(at(['main', 'shared']), [10 * MS, 8 * MS]);
-    const main = flameNodes(d.body).find((n) => n.name === 'main')!;
-    assert.deepEqual([main.self, main.rSelf], [1 * MS, 0]);
+  test(
+    'diff of two label sets: stacks only left, only right and both, exact per-side totals in one answer',
+    { timeout: TIMEOUT },
+    async () => {
+      const d = await getJson<DiffResponse>(server.url, '/api/v1/diff', {
+        left: '{service="checkout",version="v1"}',
+        right: '{service="checkout",version="v2"}',
+        ...range,
+      });
+      assert.equal(d.status, 200, JSON.stringify(d.body));
+      assert.equal(d.body.metadata.format, 'double');
+      assert.equal(d.body.leftTicks, 15 * MS);
+      assert.equal(d.body.rightTicks, 17 * MS);
+      assert.equal(d.body.flamebearer.numTicks, 32 * MS);
+      assert.ok(
+        d.body.flamebearer.levels.every((l) => l.length % 7 === 0),
+        'septuples',
+      );
+      const at = (path: string[]) => [pathTotal(d.body, path, 'left'), pathTotal(d.body, path, 'right')];
+      assert.deepEqual(at(['main']), [15 * MS, 17 * MS]);
+      assert.deepEqual(at(['main', 'old_only']), [4 * MS, 0]);
+      assert.deepEqual(at(['main', 'new_only']), [0, 9 * MS]);
+      assert.deepEqual(at(['main', 'shared', 'both']), [10 * MS, 6 * MS]);
+      assert.deepEqual(at(['main', 'shared']), [10 * MS, 8 * MS]);
+      const main = flameNodes(d.body).find((n) => n.name === 'main')!;
+      assert.deepEqual([main.self, main.rSelf], [1 * MS, 0]);
 
-    // Per-side time ranges: the right side in an empty hour has nothing.
-    const shifted = await getJson<DiffResponse>(server.url, '/api/v1/diff', {
-      left: '{service="checkout"}',
-      right: '{service="checkout"}',
-      ...range,
-      rightFrom: t - 7200,
-      rightUntil: t - 3600,
-    });
-    assert.equal(shifted.body.leftTicks, 32 * MS);
-    assert.equal(shifted.body.rightTicks, 0);
-  });
+      // Per-side time ranges: the right side in an empty hour has nothing.
+      const shifted = await getJson<DiffResponse>(server.url, '/api/v1/diff', {
+        left: '{service="checkout"}',
+        right: '{service="checkout"}',
+        ...range,
+        rightFrom: t - 7200,
+        rightUntil: t - 3600,
+      });
+      assert.equal(shifted.body.leftTicks, 32 * MS);
+      assert.equal(shifted.body.rightTicks, 0);
+    },
+  );
 
   test('maxNodes truncation keeps numTicks exact and puts the remainder in other', { timeout: TIMEOUT }, async () => {
     const full = await fg('{service="checkout"}');
@@ -102,7 +114,17 @@ describe('query API', () => {
     assert.equal(await ticks('{service=~"checkout|kube-proxy"}'), 52);
     assert.equal(await ticks('{missing=""}'), 52, 'an absent label equals ""');
     assert.equal(await ticks('wall{}'), 0);
-    for (const bad of ['{service="checkout"', '{service=checkout}', '{service=="x"}', '{="x"}', 'cpu{a="b"} extra', '{a~"x"}', '{a=~"("}', '{1a="x"}', '{a="x" b="y"}']) {
+    for (const bad of [
+      '{service="checkout"',
+      '{service=checkout}',
+      '{service=="x"}',
+      '{="x"}',
+      'cpu{a="b"} extra',
+      '{a~"x"}',
+      '{a=~"("}',
+      '{1a="x"}',
+      '{a="x" b="y"}',
+    ]) {
       const r = await fg(bad);
       assert.equal(r.status, 400, `${bad} → ${r.status}`);
       assert.match(r.body.error ?? '', /selector|regular expression/, bad);
@@ -139,12 +161,16 @@ describe('query API', () => {
   });
 
   test('series with step and groupBy, labels, profile types, time formats', { timeout: TIMEOUT }, async () => {
-    const s = await getJson<{ series: { labels: Record<string, string>; points: [number, number][]; total: number }[]; step: number }>(server.url, '/api/v1/series', {
-      query: '{service="checkout"}',
-      ...range,
-      step: '30s',
-      groupBy: 'version',
-    });
+    const s = await getJson<{ series: { labels: Record<string, string>; points: [number, number][]; total: number }[]; step: number }>(
+      server.url,
+      '/api/v1/series',
+      {
+        query: '{service="checkout"}',
+        ...range,
+        step: '30s',
+        groupBy: 'version',
+      },
+    );
     assert.equal(s.status, 200, JSON.stringify(s.body));
     assert.equal(s.body.step, 30);
     assert.deepEqual(

@@ -11,7 +11,10 @@ import { runKiln, tempDir } from './lib/kiln.js';
 import { readPprof, valueIndex } from './lib/pprof.js';
 import { buildWorkloads, startWorkload, stopAll } from './lib/workloads.js';
 
-interface Written { samples: number; stats: { samples: number; countsFull: number; cpusAttached: number } }
+interface Written {
+  samples: number;
+  stats: { samples: number; countsFull: number; cpusAttached: number };
+}
 
 test('no sample is lost across drains: profile total = kernel sample count - counted losses', async () => {
   assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
@@ -22,13 +25,18 @@ test('no sample is lost across drains: profile total = kernel sample count - cou
     // Whole host, 499 Hz, a drain every second for 6 s: drains happen while both CPUs are busy.
     const agent = runKiln(['agent', '--output', out, '--duration', '6s', '--interval', '1s', '--frequency', '499', '--metrics-port', '0']);
     assert.equal(await agent.exited, 0, agent.output());
-    const line = agent.output().split('\n').find((l) => l.includes('"profile written"'));
+    const line = agent
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"profile written"'));
     assert.ok(line, `the agent logs what it wrote:\n${agent.output()}`);
     const written = JSON.parse(line) as Written;
     const profile = await readPprof(out);
     const count = valueIndex(profile, 'samples');
     const total = profile.samples.reduce((sum, s) => sum + (s.values[count] ?? 0), 0);
-    console.log(`kernel counted ${written.stats.samples} samples on ${written.stats.cpusAttached} CPUs; profile holds ${total}; lost to a full map ${written.stats.countsFull}`);
+    console.log(
+      `kernel counted ${written.stats.samples} samples on ${written.stats.cpusAttached} CPUs; profile holds ${total}; lost to a full map ${written.stats.countsFull}`,
+    );
     assert.ok(written.stats.samples > 2 * 499 * 4, 'two busy workloads at 499 Hz for 6 s give thousands of samples');
     assert.equal(total, written.stats.samples - written.stats.countsFull);
     assert.equal(total, written.samples);
@@ -59,23 +67,44 @@ test('CPU hotplug: a CPU taken offline and brought back is counted and sampled a
   const workloads = [await startWorkload('cpu_ratio', ['30']), await startWorkload('cpu_ratio', ['30'])];
   let backOnlineMs = 0;
   try {
-    const agent = runKiln(['agent', '--output', `${tempDir()}/hotplug.pb.gz`, '--duration', '12s', '--interval', '1s', '--frequency', '99', '--log-level', 'debug']);
+    const agent = runKiln([
+      'agent',
+      '--output',
+      `${tempDir()}/hotplug.pb.gz`,
+      '--duration',
+      '12s',
+      '--interval',
+      '1s',
+      '--frequency',
+      '99',
+      '--log-level',
+      'debug',
+    ]);
     await new Promise((r) => setTimeout(r, 3000));
     writeFileSync(online, '0');
     await new Promise((r) => setTimeout(r, 1500));
     writeFileSync(online, '1');
     backOnlineMs = Date.now();
     assert.equal(await agent.exited, 0, agent.output());
-    const lines = agent.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; time: number; samples?: number; stats?: { cpusAttached: number; cpusLost: number } });
+    const lines = agent
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; time: number; samples?: number; stats?: { cpusAttached: number; cpusLost: number } });
     const stopped = lines.find((l) => l.msg === 'agent stopped');
     assert.ok(stopped?.stats, agent.output());
     // Two busy workloads: a full one-second interval holds ~2 × 99 samples with both CPUs sampled, ~99 with one.
-    const after = lines.filter((l) => l.msg === 'interval collected' && l.time > backOnlineMs + 2500 && (l.samples ?? 0) > 0).map((l) => l.samples!);
+    const after = lines
+      .filter((l) => l.msg === 'interval collected' && l.time > backOnlineMs + 2500 && (l.samples ?? 0) > 0)
+      .map((l) => l.samples!);
     console.log(`samples per interval once the CPU had been back for 2.5 s: ${after.join(', ')}; stats ${JSON.stringify(stopped.stats)}`);
     assert.ok(stopped.stats.cpusLost >= 1, 'the lost sampler is counted');
     assert.equal(stopped.stats.cpusAttached, 2, 'both CPUs are sampled again');
     assert.ok(after.length >= 3, 'intervals after the CPU came back');
-    assert.ok(after.slice(0, -1).every((n) => n > 150), `both CPUs are sampled again: ${after.join(', ')}`);
+    assert.ok(
+      after.slice(0, -1).every((n) => n > 150),
+      `both CPUs are sampled again: ${after.join(', ')}`,
+    );
   } finally {
     writeFileSync(online, '1');
     await stopAll(workloads);
@@ -100,7 +129,9 @@ test('full maps: samples and stacks that do not fit their maps are counted, noth
       const rest = [sampler.drain(), sampler.drain()];
       const stats = sampler.stats();
       const drained = [first, ...rest].reduce((sum, d) => sum + d.samples.count.reduce((a, b) => a + b, 0), 0);
-      console.log(`${what} map of 64: kernel counted ${stats.samples} samples, ${stats.countsFull} did not fit the counts map, ${stats.stacksFull} stacks did not fit the stacks map; drained ${drained} in ${first.samples.length} + ${rest.map((d) => d.samples.length).join(' + ')} rows`);
+      console.log(
+        `${what} map of 64: kernel counted ${stats.samples} samples, ${stats.countsFull} did not fit the counts map, ${stats.stacksFull} stacks did not fit the stacks map; drained ${drained} in ${first.samples.length} + ${rest.map((d) => d.samples.length).join(' + ')} rows`,
+      );
       assert.ok((what === 'counts' ? stats.countsFull : stats.stacksFull) > 0, `the ${what} map filled up and what did not fit is counted`);
       assert.ok(first.samples.length <= countsEntries && first.stacks.size <= stacksEntries);
       assert.equal(drained, stats.samples - stats.countsFull, 'every sample that fit is drained');
@@ -116,7 +147,14 @@ test('full maps: samples and stacks that do not fit their maps are counted, noth
 test('process events reach watchEvents() after its delay, at most once per delay, and nothing runs while none arrive', async () => {
   assert.equal(process.getuid?.(), 0, 'this test loads BPF programs and must run as root');
   // Sleeps (never sampled: no event), burns CPU (first sample: new), execs (exec), exits (exit).
-  const child = spawn('/bin/sh', ['-c', 'sleep 1; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec /bin/sh -c "i=0; while [ \\$i -lt 100000 ]; do i=\\$((i+1)); done"'], { stdio: 'ignore' });
+  const child = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'sleep 1; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec /bin/sh -c "i=0; while [ \\$i -lt 100000 ]; do i=\\$((i+1)); done"',
+    ],
+    { stdio: 'ignore' },
+  );
   const startedAt = performance.now();
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const sampler = new CpuSampler({ frequency: 999, pids: [child.pid!], includeIdle: false });
@@ -166,7 +204,9 @@ test('a process sampled while it exits is not made new again after its exit even
     // Short busy processes: at 999 Hz many are sampled after sched_process_exit has forgotten
     // them, while they finish exiting.
     for (let i = 0; i < 100; i++) {
-      await new Promise((resolve) => spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'], { stdio: 'ignore' }).once('exit', resolve));
+      await new Promise((resolve) =>
+        spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'], { stdio: 'ignore' }).once('exit', resolve),
+      );
     }
     await new Promise((r) => setTimeout(r, 300));
     take();
@@ -184,7 +224,9 @@ test('lost process events (a full ring buffer): processes that exited are not he
   // reads them overflow it, and with the rest some exit events are lost.
   const profiler = new Profiler({ frequency: 999, pids: [], includeIdle: false, eventsBytes: 4096, logger: pino({ level: 'silent' }) });
   try {
-    const burst = spawn('/bin/sh', ['-c', 'for n in $(seq 400); do (i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done) & done; wait'], { stdio: 'ignore' });
+    const burst = spawn('/bin/sh', ['-c', 'for n in $(seq 400); do (i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done) & done; wait'], {
+      stdio: 'ignore',
+    });
     await new Promise((resolve) => burst.once('exit', resolve));
     await new Promise((r) => setTimeout(r, 500));
     const builder = new PprofBuilder({ frequency: 999 });
@@ -192,7 +234,9 @@ test('lost process events (a full ring buffer): processes that exited are not he
     const held = profiler.trackedPids();
     const dead = held.filter((pid) => !existsSync(`/proc/${pid}`));
     const stats = profiler.stats();
-    console.log(`${stats.eventsLost} process events lost; ${held.length} processes held after the drain, ${dead.length} of them gone (400 short ones exited)`);
+    console.log(
+      `${stats.eventsLost} process events lost; ${held.length} processes held after the drain, ${dead.length} of them gone (400 short ones exited)`,
+    );
     assert.ok(stats.eventsLost > 0, 'the burst overflowed the ring buffer');
     // One may exit between the agent's check of /proc and this one.
     assert.ok(dead.length <= 1, `processes held after they exited: ${dead.join(', ')}`);

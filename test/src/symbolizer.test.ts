@@ -84,7 +84,14 @@ before(() => {
   const dyn = names(['-D']);
   writeFileSync(join(work, 'keep'), [...names([])].filter((n) => !dyn.has(n)).join('\n') + '\n');
   sh('objcopy', ['--only-keep-debug', bin.mini, join(work, 'mini.full')]);
-  sh('objcopy', ['-S', '--remove-section', '.comment', `--keep-symbols=${join(work, 'keep')}`, join(work, 'mini.full'), join(work, 'mini')]);
+  sh('objcopy', [
+    '-S',
+    '--remove-section',
+    '.comment',
+    `--keep-symbols=${join(work, 'keep')}`,
+    join(work, 'mini.full'),
+    join(work, 'mini'),
+  ]);
   sh('xz', ['-f', join(work, 'mini')]);
   sh('strip', ['--strip-all', bin.mini]);
   sh('objcopy', ['--add-section', `.gnu_debugdata=${join(work, 'mini.xz')}`, bin.mini]);
@@ -265,7 +272,9 @@ function report(t: TestContext, label: string, a: Agreement): void {
 }
 
 function lineOf(file: string, marker: string): number {
-  const idx = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker));
+  const idx = readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(marker));
   assert.ok(idx >= 0, `${marker} in ${file}`);
   return idx + 1;
 }
@@ -353,9 +362,17 @@ describe('symbolizer: user space against addr2line', () => {
       .map((x) => insns[insns.indexOf(x) + 1]?.addr ?? 0);
     assert.ok(rets.length > 5);
     const pairs = rets.flatMap((v) => [v, v]);
-    const got = s.symbolizeUser(r.pid, toProcess(r.pid, bin.c, pairs), undefined, pairs.map((_, i) => i % 2 === 1));
+    const got = s.symbolizeUser(
+      r.pid,
+      toProcess(r.pid, bin.c, pairs),
+      undefined,
+      pairs.map((_, i) => i % 2 === 1),
+    );
     const asLeaf = addr2line(bin.c, rets);
-    const asReturn = addr2line(bin.c, rets.map((v) => v - 1));
+    const asReturn = addr2line(
+      bin.c,
+      rets.map((v) => v - 1),
+    );
     let differ = 0;
     for (let k = 0; k < rets.length; k++) {
       const leaf = got[2 * k];
@@ -370,7 +387,10 @@ describe('symbolizer: user space against addr2line', () => {
     // Default convention: the first address is the leaf, every other one a return address.
     const [x = 0] = toProcess(r.pid, bin.c, [rets[0] ?? 0]);
     const stack = s.symbolizeUser(r.pid, [x, x]);
-    assert.deepEqual(stack.map((u) => u.frames), [got[0]?.frames, got[1]?.frames]);
+    assert.deepEqual(
+      stack.map((u) => u.frames),
+      [got[0]?.frames, got[1]?.frames],
+    );
     stop(r);
   });
 });
@@ -423,12 +443,25 @@ describe('symbolizer: separate debug information', () => {
     assert.ok(existsSync(`/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`), 'libc6-dbg provides the debug file of libc');
     const s = new Symbolizer();
     const fns = functions(libc, true).filter((f) => ['qsort', 'malloc', 'free', 'strtol', 'fprintf'].includes(f.name));
-    const got = s.symbolizeUser(r.pid, toProcess(r.pid, libc, fns.map((f) => f.start + 1), libc), undefined, false);
+    const got = s.symbolizeUser(
+      r.pid,
+      toProcess(
+        r.pid,
+        libc,
+        fns.map((f) => f.start + 1),
+        libc,
+      ),
+      undefined,
+      false,
+    );
     for (const u of got) {
       const last = u.frames.at(-1);
       assert.ok(last?.file !== undefined && (last.line ?? 0) > 0, `DWARF from the build-id debug file: ${JSON.stringify(u.frames)}`);
     }
-    const truth = addr2line(libc, fns.map((f) => f.start + 1));
+    const truth = addr2line(
+      libc,
+      fns.map((f) => f.start + 1),
+    );
     assert.deepEqual(
       got.map((u) => u.frames.map((f) => f.name)),
       truth.map((x) => x.names),
@@ -535,7 +568,10 @@ describe('symbolizer: the kernel', () => {
     const root = join(work, 'fakeproc');
     mkdirSync(root, { recursive: true });
     const path = join(root, 'kallsyms');
-    writeFileSync(path, 'ffffffff81000000 T _stext\nffffffff81000100 T do_thing\nffffffff81000200 T _etext\nffffffff81000210 d some_data\n');
+    writeFileSync(
+      path,
+      'ffffffff81000000 T _stext\nffffffff81000100 T do_thing\nffffffff81000200 T _etext\nffffffff81000210 d some_data\n',
+    );
     const s = new Symbolizer({ procRoot: root });
     assert.deepEqual(
       s.symbolizeKernel([0xffffffff81000104n, 0xffffffffc0000010n]).map((f) => f.name),
@@ -595,9 +631,15 @@ describe('symbolizer: failures become [unknown] and are counted', () => {
     stop(r);
     await new Promise((res) => setTimeout(res, 100));
     const before = s.symbolizeUser(r.pid, [0x401000, 0x7f0000001234], 0);
-    assert.deepEqual(before.map((u) => u.frames[0]?.name), ['[unknown] 0x401000', '[unknown] 0x7f0000001234']);
+    assert.deepEqual(
+      before.map((u) => u.frames[0]?.name),
+      ['[unknown] 0x401000', '[unknown] 0x7f0000001234'],
+    );
     const after = s.symbolizeUser(r.pid, addrs, 1, false);
-    assert.deepEqual(after.map((u) => u.frames.map((f) => f.name)), truth);
+    assert.deepEqual(
+      after.map((u) => u.frames.map((f) => f.name)),
+      truth,
+    );
   });
 
   test('the binary replaced on disk (rename) while the process runs: still the original, through map_files', async (t) => {
@@ -705,7 +747,12 @@ describe('symbolizer: failures become [unknown] and are counted', () => {
     assert.equal(s.stats().errors, 0);
     // With room, the files stay open and the memory their lookups set up is counted.
     const roomy = new Symbolizer({ maxCacheBytes: 256 * 1024 * 1024 });
-    roomy.symbolizeUser(r.pid, toProcess(r.pid, bin.cc, sample(functions(bin.cc), 50, 0)).concat(toProcess(r.pid, bin.lib, sample(functions(bin.lib), 50, 0))), undefined, false);
+    roomy.symbolizeUser(
+      r.pid,
+      toProcess(r.pid, bin.cc, sample(functions(bin.cc), 50, 0)).concat(toProcess(r.pid, bin.lib, sample(functions(bin.lib), 50, 0))),
+      undefined,
+      false,
+    );
     const { elfFiles, elfBytes } = roomy.stats();
     assert.ok(elfFiles >= 2, `${elfFiles} files open`);
     assert.ok(elfBytes > 2 * 16 * 1024, `setup memory measured: ${elfBytes} bytes`);

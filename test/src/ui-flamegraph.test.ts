@@ -12,7 +12,9 @@ import { repoRoot, tempDir } from './lib/kiln.js';
 const webTests = join(repoRoot, 'web/test');
 const outDir = tempDir('kiln-web-unit-');
 
-const files = readdirSync(webTests).filter((f) => f.endsWith('.test.ts')).sort();
+const files = readdirSync(webTests)
+  .filter((f) => f.endsWith('.test.ts'))
+  .sort();
 if (files.length === 0) throw new Error(`no *.test.ts in ${webTests}`);
 try {
   // Bundle everything first, then import: node:test starts running the first file's cases as

@@ -130,7 +130,10 @@ describe('web UI', () => {
       assert.match(tip, /30\.0%/);
       // The graph with its tooltip (position: fixed, so below the graph's own box).
       const gb = (await graph.boundingBox())!;
-      await page.screenshot({ path: artifactPath('ui-flamegraph.png'), clip: { x: gb.x, y: gb.y, width: gb.width, height: Math.min(gb.height + 150, VIEWPORT.height - gb.y) } });
+      await page.screenshot({
+        path: artifactPath('ui-flamegraph.png'),
+        clip: { x: gb.x, y: gb.y, width: gb.width, height: Math.min(gb.height + 150, VIEWPORT.height - gb.y) },
+      });
 
       // Click focuses (the URL carries the path), reset restores.
       await page.locator('[data-testid=flame-search]').fill('');
@@ -213,17 +216,26 @@ describe('web UI', () => {
       await rows.first().waitFor({ timeout: 20_000 });
       assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-version'))), [COMPARE.right, COMPARE.left]);
       // Sample counts per version: the agent's `samples` profile type, as the series API totals it.
-      const res = await fetch(`${server.url}/api/v1/series?query=${encodeURIComponent(`samples{service="${COMPARE.service}"}`)}&groupBy=version&from=now-7d&until=now`);
-      const { series } = (await res.json()) as { series: { labels: Record<string, string>; total: number; firstSeen: number; lastSeen: number }[] };
+      const res = await fetch(
+        `${server.url}/api/v1/series?query=${encodeURIComponent(`samples{service="${COMPARE.service}"}`)}&groupBy=version&from=now-7d&until=now`,
+      );
+      const { series } = (await res.json()) as {
+        series: { labels: Record<string, string>; total: number; firstSeen: number; lastSeen: number }[];
+      };
       const of = (version: string) => series.find((x) => x.labels['version'] === version)!;
       // v1 ran first, then v2: exact first/last seen tell them apart (not rounded to a step).
-      assert.ok(of(COMPARE.left).firstSeen < of(COMPARE.right).firstSeen && of(COMPARE.left).lastSeen <= of(COMPARE.right).firstSeen, JSON.stringify(series));
+      assert.ok(
+        of(COMPARE.left).firstSeen < of(COMPARE.right).firstSeen && of(COMPARE.left).lastSeen <= of(COMPARE.right).firstSeen,
+        JSON.stringify(series),
+      );
       const firstSeen = await rows.evaluateAll((els) => els.map((e) => e.querySelectorAll('td')[2]?.textContent));
       assert.notEqual(firstSeen[0], firstSeen[1], 'the versions show different first-seen times');
       for (const version of [COMPARE.left, COMPARE.right]) {
         const want = of(version).total;
         assert.ok(want > 1000, `${version}: ${want} samples in the series API`);
-        const shown = await page.locator(`[data-testid=version-row][data-version="${version}"] [data-testid=version-samples]`).textContent();
+        const shown = await page
+          .locator(`[data-testid=version-row][data-version="${version}"] [data-testid=version-samples]`)
+          .textContent();
         assert.equal(Number((shown ?? '').replace(/\D/g, '')), want, `${version} samples shown`);
       }
       await page.screenshot({ path: artifactPath('ui-deploys.png'), fullPage: true });
@@ -253,7 +265,10 @@ describe('web UI', () => {
       const regTip = await hoverFrame(page, reg);
       assert.match(regTip, /regression/);
       // Where the frame comes from (the server's metadata.frames): source file, binary, kind.
-      const declared = readFileSync(join(workloadsDir, 'checkout.c'), 'utf8').split('\n').findIndex((l) => l.startsWith(`NOINLINE void ${COMPARE.regressed}(`)) + 1;
+      const declared =
+        readFileSync(join(workloadsDir, 'checkout.c'), 'utf8')
+          .split('\n')
+          .findIndex((l) => l.startsWith(`NOINLINE void ${COMPARE.regressed}(`)) + 1;
       assert.ok(regTip.includes(`checkout.c:${declared} · checkout · native`), regTip);
       const fresh = await locateFrame(graph, COMPARE.added);
       assert.ok(fresh, 'the new frame is drawn');
@@ -266,7 +281,12 @@ describe('web UI', () => {
       await page.locator('[data-testid=diff-right]').waitFor();
       await page.locator('[data-testid=mode-absolute]').click();
       await page.locator('[data-testid=diff-search]').fill('compute');
-      await page.waitForURL((u) => u.searchParams.get('layout') === 'split' && u.searchParams.get('mode') === 'absolute' && u.searchParams.get('search') === 'compute');
+      await page.waitForURL(
+        (u) =>
+          u.searchParams.get('layout') === 'split' &&
+          u.searchParams.get('mode') === 'absolute' &&
+          u.searchParams.get('search') === 'compute',
+      );
       const stats = await canvasStats(page.locator('[data-testid=diff-right]'));
       assert.ok(stats.drawn > 5000, 'the right half of the split view is drawn');
       await page.screenshot({ path: artifactPath('ui-compare-split.png'), fullPage: true });
@@ -280,8 +300,14 @@ describe('web UI', () => {
         await again.locator('[data-testid=diff-right]').waitFor();
         assert.equal(await again.locator('[data-testid=mode-absolute]').getAttribute('aria-pressed'), 'true');
         assert.equal(await again.locator('[data-testid=diff-search]').inputValue(), 'compute');
-        assert.equal(await again.locator('[data-testid=left-text]').inputValue(), `{service="${COMPARE.service}",version="${COMPARE.left}"}`);
-        assert.equal(await again.locator('[data-testid=right-text]').inputValue(), `{service="${COMPARE.service}",version="${COMPARE.right}"}`);
+        assert.equal(
+          await again.locator('[data-testid=left-text]').inputValue(),
+          `{service="${COMPARE.service}",version="${COMPARE.left}"}`,
+        );
+        assert.equal(
+          await again.locator('[data-testid=right-text]').inputValue(),
+          `{service="${COMPARE.service}",version="${COMPARE.right}"}`,
+        );
         const first = again.locator('[data-testid=regressions] [data-testid=diff-row]').first();
         await first.waitFor();
         assert.equal(await first.getAttribute('data-name'), COMPARE.regressed);

@@ -109,7 +109,16 @@ export function buildTree(t: StackTable): CallTree {
     tl[p]! += tl[i]!;
     tr[p]! += tr[i]!;
   }
-  return { size, name: name.subarray(0, size), parent: parent.subarray(0, size), depth: depth.subarray(0, size), selfL: sl, totalL: tl, selfR: sr, totalR: tr };
+  return {
+    size,
+    name: name.subarray(0, size),
+    parent: parent.subarray(0, size),
+    depth: depth.subarray(0, size),
+    selfL: sl,
+    totalL: tl,
+    selfR: sr,
+    totalR: tr,
+  };
 }
 
 function slot(parent: number, name: number): number {
@@ -197,11 +206,13 @@ export class NameOrder {
   }
 }
 
-const byString = (names: readonly string[]) => (a: number, b: number): number => {
-  const x = names[a]!;
-  const y = names[b]!;
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+const byString =
+  (names: readonly string[]) =>
+  (a: number, b: number): number => {
+    const x = names[a]!;
+    const y = names[b]!;
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
 
 /** Children of every node in CSR form: those of node `p` are `children[start[p] .. start[p + 1])`. */
 export interface Children {
@@ -360,7 +371,14 @@ class LevelWriter {
  * node comes after its kept children. Each node's x on both sides is where its previous kept
  * sibling ended (or its parent's x), so a diff's left and right offsets line up per node.
  */
-function emitLevels(names: readonly string[], tree: CallTree, c: Children, kept: Uint8Array, other: { left: Float64Array; right: Float64Array }, diff: boolean) {
+function emitLevels(
+  names: readonly string[],
+  tree: CallTree,
+  c: Children,
+  kept: Uint8Array,
+  other: { left: Float64Array; right: Float64Array },
+  diff: boolean,
+) {
   const { size, depth, name, totalL, totalR, selfL, selfR } = tree;
   const { start, children } = c;
   const out = new OutputNames(names);
@@ -419,7 +437,13 @@ function emitLevels(names: readonly string[], tree: CallTree, c: Children, kept:
  * child, so every total (numTicks included) stays exact. Siblings are sorted by name. `diff`
  * gives septuples, else quadruples.
  */
-export function renderFlamebearer(names: readonly string[], stacks: StackTable, maxNodes: number, diff: boolean, order = new NameOrder()): RenderResult {
+export function renderFlamebearer(
+  names: readonly string[],
+  stacks: StackTable,
+  maxNodes: number,
+  diff: boolean,
+  order = new NameOrder(),
+): RenderResult {
   const tree = buildTree(stacks);
   const children = sortedChildren(tree, order.ranks(names, tree.name));
   const kept = keptNodes(tree, children, maxNodes, diff);

@@ -6,7 +6,9 @@ export const ReadyResponse = Type.Object({ status: Type.Literal('ready') });
 export const UnreadyResponse = Type.Object({ status: Type.Literal('unready'), reason: Type.String() });
 
 export const StorageStatus = Type.Object({
-  mode: Type.Union([Type.Literal('embedded'), Type.Literal('clickhouse')], { description: 'embedded: chDB inside the server process; clickhouse: a ClickHouse server over HTTP' }),
+  mode: Type.Union([Type.Literal('embedded'), Type.Literal('clickhouse')], {
+    description: 'embedded: chDB inside the server process; clickhouse: a ClickHouse server over HTTP',
+  }),
   path: Type.Optional(Type.String({ description: 'data directory of embedded storage' })),
   url: Type.Optional(Type.String({ description: 'ClickHouse URL, without credentials' })),
   cluster: Type.Optional(Type.String({ description: 'ClickHouse cluster the tables are created on' })),

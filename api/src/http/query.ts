@@ -7,7 +7,9 @@ export { DiffResponse, FlamegraphResponse } from '../flamebearer/schema.js';
 export const DEFAULT_MAX_NODES = 8192;
 export const MAX_MAX_NODES = 1_000_000;
 
-const MaxNodes = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_MAX_NODES, description: `node cap (default ${DEFAULT_MAX_NODES})` }));
+const MaxNodes = Type.Optional(
+  Type.Integer({ minimum: 1, maximum: MAX_MAX_NODES, description: `node cap (default ${DEFAULT_MAX_NODES})` }),
+);
 
 export const FlamegraphQuery = Type.Object({ query: Selector(), from: Time(), until: Time(), maxNodes: MaxNodes });
 export type FlamegraphQuery = Static<typeof FlamegraphQuery>;
@@ -44,8 +46,12 @@ export const Series = Type.Object({
   labels: Type.Record(Type.String(), Type.String()),
   points: Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { description: '[unix ms, value] per step' }),
   total: Type.Number(),
-  firstSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms: start of the first profile with samples of this series in the range (null: none)' }),
-  lastSeen: Type.Union([Type.Number(), Type.Null()], { description: 'unix ms: start of the last profile with samples of this series in the range' }),
+  firstSeen: Type.Union([Type.Number(), Type.Null()], {
+    description: 'unix ms: start of the first profile with samples of this series in the range (null: none)',
+  }),
+  lastSeen: Type.Union([Type.Number(), Type.Null()], {
+    description: 'unix ms: start of the last profile with samples of this series in the range',
+  }),
 });
 export type Series = Static<typeof Series>;
 

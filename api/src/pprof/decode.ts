@@ -193,7 +193,14 @@ export function decodeRawPprof(buf: Buffer): RawProfile {
   let durationNanos = 0;
   // Profiles decoded before are invalid from here on (even if this decode throws).
   const gen = ++generation;
-  if (s.strStart.length > KEPT || s.fnId.length > KEPT || s.locId.length > KEPT || s.lineFunction.length > KEPT || s.sampleStart.length > KEPT) s = newScratch();
+  if (
+    s.strStart.length > KEPT ||
+    s.fnId.length > KEPT ||
+    s.locId.length > KEPT ||
+    s.lineFunction.length > KEPT ||
+    s.sampleStart.length > KEPT
+  )
+    s = newScratch();
   s.locLineStart[0] = 0;
   // Tags and lengths of one byte are read inline (most of them), others through `r`.
   const r = new Reader(buf, 0, buf.length);

@@ -55,7 +55,8 @@ function packedPayload(values: readonly Numeric[]): number {
 const valueTypeSize = (t: ValueType): number => fieldSize(t.type) + fieldSize(t.unit);
 const labelSize = (l: Label): number => fieldSize(l.key) + fieldSize(l.str) + fieldSize(l.num) + fieldSize(l.numUnit);
 const lineSize = (l: Line): number => fieldSize(l.functionId) + fieldSize(l.line) + fieldSize(l.column);
-const functionSize = (f: PprofFunction): number => fieldSize(f.id) + fieldSize(f.name) + fieldSize(f.systemName) + fieldSize(f.filename) + fieldSize(f.startLine);
+const functionSize = (f: PprofFunction): number =>
+  fieldSize(f.id) + fieldSize(f.name) + fieldSize(f.systemName) + fieldSize(f.filename) + fieldSize(f.startLine);
 
 function sampleSize(s: Sample): number {
   let n = 0;

@@ -5,7 +5,7 @@ import { UsageError, type FlagSpecs, type FlagValues } from '../flags.js';
 import { untilSignal } from '../shutdown.js';
 
 export const agentFlags: FlagSpecs = {
-  server: { type: 'string', value: 'URL', help: 'push each interval\'s profiles to this Kiln server' },
+  server: { type: 'string', value: 'URL', help: "push each interval's profiles to this Kiln server" },
   output: { type: 'string', value: 'FILE.pb.gz', help: 'write one merged gzipped pprof of the whole run to FILE (no server needed)' },
   frequency: { type: 'integer', value: 'HZ', default: 19, min: 1, max: 999, help: 'CPU samples per second per CPU' },
   interval: { type: 'duration', value: 'DURATION', default: '10s', help: 'how often counts are drained from the kernel and profiles sent' },
@@ -13,7 +13,13 @@ export const agentFlags: FlagSpecs = {
   pid: { type: 'list', value: 'PID', help: 'sample only this process and its threads (repeatable; env: comma-separated)' },
   'include-idle': { type: 'boolean', help: 'also count samples of the idle task (pid 0)' },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
-  'metrics-port': { type: 'integer', value: 'PORT', min: 0, max: 65535, help: 'serve Prometheus /metrics on this port (0: off; default 4041 with --server, off with --output)' },
+  'metrics-port': {
+    type: 'integer',
+    value: 'PORT',
+    min: 0,
+    max: 65535,
+    help: 'serve Prometheus /metrics on this port (0: off; default 4041 with --server, off with --output)',
+  },
 };
 
 /** Where a long-running agent serves /metrics unless told otherwise (a one-shot --output run serves none). */

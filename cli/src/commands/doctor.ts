@@ -1,4 +1,3 @@
-
 import type { Command } from '../command.js';
 
 export const doctorCommand: Command = {

@@ -21,9 +21,22 @@ export const serverFlags: FlagSpecs = {
   'ingest-max-label-value-length': { type: 'integer', value: 'N', default: 4096, min: 1, help: 'longest label value' },
   'ingest-max-inflight': { type: 'size', value: 'SIZE', default: '256MiB', help: 'bytes being ingested at once before 429 + Retry-After' },
   'ingest-rate-limit': { type: 'size', value: 'SIZE', default: 0, help: 'ingest bytes per second before 429 + Retry-After (0: no limit)' },
-  'print-schema': { type: 'boolean', help: 'print the schema DDL (with --clickhouse-cluster and --retention as given) and exit without connecting' },
-  'ingest-batch-linger': { type: 'duration', value: 'DURATION', default: '5ms', help: 'how long concurrent uploads wait to share one insert' },
-  'ingest-upload-linger': { type: 'duration', value: 'DURATION', default: '1s', help: 'how long uploads wait to be stored as received in one insert (fewer parts to write and merge)' },
+  'print-schema': {
+    type: 'boolean',
+    help: 'print the schema DDL (with --clickhouse-cluster and --retention as given) and exit without connecting',
+  },
+  'ingest-batch-linger': {
+    type: 'duration',
+    value: 'DURATION',
+    default: '5ms',
+    help: 'how long concurrent uploads wait to share one insert',
+  },
+  'ingest-upload-linger': {
+    type: 'duration',
+    value: 'DURATION',
+    default: '1s',
+    help: 'how long uploads wait to be stored as received in one insert (fewer parts to write and merge)',
+  },
 };
 
 export function serverOptions(values: FlagValues): Omit<Parameters<typeof startServer>[0], 'logger'> {
@@ -65,7 +78,11 @@ export const serverCommand: Command = {
     const { startServer, schemaStatements } = await import('@kiln/server');
     if (values['print-schema'] === true) {
       const ctx = { retentionMs: values.retention as number, cluster: values['clickhouse-cluster'] as string | undefined };
-      process.stdout.write(schemaStatements(ctx).map((q) => `${q};\n`).join('\n'));
+      process.stdout.write(
+        schemaStatements(ctx)
+          .map((q) => `${q};\n`)
+          .join('\n'),
+      );
       return 0;
     }
     const server = await startServer({ ...serverOptions(values), logger: log });

@@ -8,7 +8,16 @@ import { serverFlags, serverOptions } from './server.js';
 export const upCommand: Command = {
   name: 'up',
   summary: 'All-in-one: the server on embedded storage, the agent on this host and the UI; prints the UI URL.',
-  flags: { port: serverFlags.port!, data: serverFlags.data!, frequency: agentFlags.frequency!, 'metrics-port': { ...agentFlags['metrics-port']!, help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)` }, ...logLevelFlag },
+  flags: {
+    port: serverFlags.port!,
+    data: serverFlags.data!,
+    frequency: agentFlags.frequency!,
+    'metrics-port': {
+      ...agentFlags['metrics-port']!,
+      help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)`,
+    },
+    ...logLevelFlag,
+  },
   async run(values, log) {
     const [{ startAgent }, { startServer }] = await Promise.all([import('@kiln/agent'), import('@kiln/server')]);
     const server = await startServer({ ...serverOptions({ ...values, host: '0.0.0.0', retention: 7 * 86_400_000 }), logger: log });

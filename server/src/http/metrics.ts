@@ -32,10 +32,7 @@ export const metricsPlugin = fp(
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, not the URL, keeps label cardinality bounded.
       const route = request.routeOptions.url ?? 'unmatched';
-      duration.observe(
-        { method: request.method, route, status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     });
   },
   { name: 'metrics' },

@@ -11,7 +11,8 @@ export const openApi = fp(
         info: {
           title: 'Kiln',
           version,
-          description: 'Continuous profiling: Pyroscope-compatible ingest, flame graphs, diffs and pprof export. Errors are `{ "error": "message" }`.',
+          description:
+            'Continuous profiling: Pyroscope-compatible ingest, flame graphs, diffs and pprof export. Errors are `{ "error": "message" }`.',
         },
         tags: [
           { name: 'ingest', description: 'profiles in' },

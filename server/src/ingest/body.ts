@@ -66,7 +66,11 @@ export function multipartProfile(body: Buffer, contentType: string): Buffer {
   }
   const profile = parts.find((p) => p.name === 'profile');
   if (profile === undefined) {
-    throw new IngestError(400, `multipart body has no "profile" field (fields: ${parts.map((p) => JSON.stringify(p.name)).join(', ') || 'none'})`, 'bad_multipart');
+    throw new IngestError(
+      400,
+      `multipart body has no "profile" field (fields: ${parts.map((p) => JSON.stringify(p.name)).join(', ') || 'none'})`,
+      'bad_multipart',
+    );
   }
   return profile.data;
 }

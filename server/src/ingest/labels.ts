@@ -24,7 +24,8 @@ export function parseAppName(raw: string): Map<string, string> {
     while (body[i] === ',' || body[i] === ' ') i++;
     if (i >= body.length) break;
     const eq = body.indexOf('=', i);
-    if (eq < 0) throw new IngestError(400, `name ${JSON.stringify(raw)}: label without '=' at ${JSON.stringify(body.slice(i))}`, 'bad_name');
+    if (eq < 0)
+      throw new IngestError(400, `name ${JSON.stringify(raw)}: label without '=' at ${JSON.stringify(body.slice(i))}`, 'bad_name');
     const key = body.slice(i, eq).trim();
     let value: string;
     i = eq + 1;
@@ -44,7 +45,8 @@ export function parseAppName(raw: string): Map<string, string> {
       value = body.slice(i, end).trim();
       i = end;
     }
-    if (!LABEL_NAME.test(key)) throw new IngestError(400, `name ${JSON.stringify(raw)}: ${JSON.stringify(key)} is not a valid label name`, 'bad_name');
+    if (!LABEL_NAME.test(key))
+      throw new IngestError(400, `name ${JSON.stringify(raw)}: ${JSON.stringify(key)} is not a valid label name`, 'bad_name');
     if (key === '__name__') continue;
     labels.set(key, value);
   }
@@ -64,10 +66,18 @@ export function checkLabels(labels: ReadonlyMap<string, string>, limits: IngestL
   }
   for (const [k, v] of labels) {
     if (k.length > limits.maxLabelNameLength) {
-      throw new IngestError(400, `label name ${JSON.stringify(k.slice(0, 64))}… is longer than ${limits.maxLabelNameLength} characters`, 'label_too_long');
+      throw new IngestError(
+        400,
+        `label name ${JSON.stringify(k.slice(0, 64))}… is longer than ${limits.maxLabelNameLength} characters`,
+        'label_too_long',
+      );
     }
     if (v.length > limits.maxLabelValueLength) {
-      throw new IngestError(400, `value of label ${JSON.stringify(k)} is longer than ${limits.maxLabelValueLength} characters`, 'label_too_long');
+      throw new IngestError(
+        400,
+        `value of label ${JSON.stringify(k)} is longer than ${limits.maxLabelValueLength} characters`,
+        'label_too_long',
+      );
     }
   }
 }

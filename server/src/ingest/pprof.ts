@@ -110,14 +110,31 @@ class FunctionCache {
   }
 
   /** The function of a hit, else undefined. */
-  get(hash: number, p: RawProfile, name: number, systemName: number, filename: number, startLine: number, binary: string): FunctionId | undefined {
+  get(
+    hash: number,
+    p: RawProfile,
+    name: number,
+    systemName: number,
+    filename: number,
+    startLine: number,
+    binary: string,
+  ): FunctionId | undefined {
     const slot = hash & (this.ids.length - 2);
     if (this.#matches(slot, hash, p, name, systemName, filename, startLine, binary)) return this.ids[slot];
     if (this.#matches(slot + 1, hash, p, name, systemName, filename, startLine, binary)) return this.ids[slot + 1];
     return undefined;
   }
 
-  #matches(slot: number, hash: number, p: RawProfile, name: number, systemName: number, filename: number, startLine: number, binary: string): boolean {
+  #matches(
+    slot: number,
+    hash: number,
+    p: RawProfile,
+    name: number,
+    systemName: number,
+    filename: number,
+    startLine: number,
+    binary: string,
+  ): boolean {
     const m = 6 * slot;
     const meta = this.meta;
     if (meta[m] !== hash || meta[m + 5] !== (startLine | 0) || this.ids[slot] === undefined || this.binaries[slot] !== binary) return false;
@@ -135,14 +152,26 @@ class FunctionCache {
     return this.#same(p, filename, at, meta[m + 4]!);
   }
 
-  set(hash: number, p: RawProfile, name: number, systemName: number, filename: number, startLine: number, binary: string, f: FunctionId): void {
+  set(
+    hash: number,
+    p: RawProfile,
+    name: number,
+    systemName: number,
+    filename: number,
+    startLine: number,
+    binary: string,
+    f: FunctionId,
+  ): void {
     const nameLen = p.strEnd[name]! - p.strStart[name]!;
-    const sysSame = systemName === name || sameBytes(p.buf, p.view, p.strStart[systemName]!, p.strEnd[systemName]!, p.buf, p.view, p.strStart[name]!, nameLen);
+    const sysSame =
+      systemName === name ||
+      sameBytes(p.buf, p.view, p.strStart[systemName]!, p.strEnd[systemName]!, p.buf, p.view, p.strStart[name]!, nameLen);
     const sysLen = sysSame ? 0 : p.strEnd[systemName]! - p.strStart[systemName]!;
     const fileLen = p.strEnd[filename]! - p.strStart[filename]!;
     const size = nameLen + sysLen + fileLen;
     if (size > 4096) return;
-    if (this.ids.length < FunctionCache.MAX_SLOTS && ++this.added > this.ids.length / 2) this.#resize(2 * this.ids.length, this.pool.length);
+    if (this.ids.length < FunctionCache.MAX_SLOTS && ++this.added > this.ids.length / 2)
+      this.#resize(2 * this.ids.length, this.pool.length);
     if (this.used + size > this.pool.length) {
       if (this.pool.length < FunctionCache.MAX_POOL) this.#resize(this.ids.length, 2 * this.pool.length);
       else this.clear(this.evictions);
@@ -254,7 +283,8 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
   let cache = functionCaches.get(catalog);
   if (cache === undefined) functionCaches.set(catalog, (cache = new FunctionCache(catalog.functionEvictions)));
   const nLoc = p.locationCount;
-  if (scratch.frames.length > KEPT || scratch.locStart.length > KEPT || scratch.stack.length > KEPT || scratch.seen.hashes.length > KEPT) scratch = newScratch();
+  if (scratch.frames.length > KEPT || scratch.locStart.length > KEPT || scratch.stack.length > KEPT || scratch.seen.hashes.length > KEPT)
+    scratch = newScratch();
   const s = scratch;
   s.locStart = growI32(s.locStart, nLoc);
   const locStart = s.locStart;
@@ -279,7 +309,11 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
       const fi = fnIndex.get(fid);
       if (fi < 0) {
         if (fid === 0) continue;
-        throw new IngestError(400, `pprof location ${p.locId[l]} refers to function ${fid}, which the profile does not define`, 'bad_pprof');
+        throw new IngestError(
+          400,
+          `pprof location ${p.locId[l]} refers to function ${fid}, which the profile does not define`,
+          'bad_pprof',
+        );
       }
       let id = fnIds[fi];
       if (id === undefined) {
@@ -316,7 +350,8 @@ export function addPprof(p: RawProfile, b: UploadBuilder, baseLabels: ReadonlyMa
         throw new IngestError(400, `pprof location ${p.locId[l]} refers to mapping ${mid}, which the profile does not define`, 'bad_pprof');
       }
       const addr = locationAddress(p, l);
-      const name = m === undefined ? `[unknown] 0x${addr.toString(16)}` : `[unknown] ${m.binary || '?'}+0x${(addr - m.start + m.offset).toString(16)}`;
+      const name =
+        m === undefined ? `[unknown] 0x${addr.toString(16)}` : `[unknown] ${m.binary || '?'}+0x${(addr - m.start + m.offset).toString(16)}`;
       addFrame(b.fnOf(name, '', ''));
     }
   }

@@ -146,7 +146,15 @@ export class UploadBuilder {
     readonly catalog: Catalog,
     readonly limits: IngestLimits,
     readonly types: readonly SampleType[],
-    opts: { fromMs: number; untilMs: number; format: string; spyName: string; sampleRate: number; nameLabels: ReadonlyMap<string, string>; id: string },
+    opts: {
+      fromMs: number;
+      untilMs: number;
+      format: string;
+      spyName: string;
+      sampleRate: number;
+      nameLabels: ReadonlyMap<string, string>;
+      id: string;
+    },
   ) {
     checkProfileTime(opts.fromMs, 'start (from)');
     checkProfileTime(opts.untilMs, 'end (until)');
@@ -256,7 +264,11 @@ export class UploadBuilder {
   add(typeIndex: number, series: SeriesRef, stackHash: string, value: number, spanId = '0', traceId = '0'): void {
     if (value === 0) return;
     if (!(Math.abs(value) < 2 ** 63)) {
-      throw new IngestError(400, `a sample value (${value} ${this.types[typeIndex]!.unit}) is outside the signed 64-bit range storage holds`, 'bad_value');
+      throw new IngestError(
+        400,
+        `a sample value (${value} ${this.types[typeIndex]!.unit}) is outside the signed 64-bit range storage holds`,
+        'bad_value',
+      );
     }
     let prefix = series.prefixes[typeIndex]!;
     if (prefix < 0) {
@@ -272,7 +284,9 @@ export class UploadBuilder {
           labels: Object.fromEntries(series.labels),
         });
       }
-      prefix = series.prefixes[typeIndex] = this.rows.samples.addPrefix(`${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t`);
+      prefix = series.prefixes[typeIndex] = this.rows.samples.addPrefix(
+        `${this.#typesTsv[typeIndex]}\t${series.serviceTsv}\t${series.fp}\t${this.#timeS}\t`,
+      );
     }
     this.rows.samples.push(prefix, stackHash, value, spanId, traceId);
     this.#totals[typeIndex]! += value;
@@ -307,7 +321,11 @@ const LATEST_MS = Date.UTC(2106, 0, 1);
 function checkProfileTime(ms: number, what: string): void {
   if (!(ms >= EARLIEST_MS && ms < LATEST_MS)) {
     const shown = Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
-    throw new IngestError(400, `the profile's ${what} (${shown}) is outside 2000-01-01 .. 2105-12-31: send from/until (or timeNanos) in unix seconds, milliseconds or RFC 3339`, 'bad_time');
+    throw new IngestError(
+      400,
+      `the profile's ${what} (${shown}) is outside 2000-01-01 .. 2105-12-31: send from/until (or timeNanos) in unix seconds, milliseconds or RFC 3339`,
+      'bad_time',
+    );
   }
 }
 

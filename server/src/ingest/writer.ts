@@ -24,7 +24,21 @@ export interface WriterOptions {
 const SAMPLE_COLUMNS = ['profile_type', 'service', 'series_fp', 'time', 'stack_hash', 'value', 'span_id', 'trace_id'];
 const FUNCTION_COLUMNS = ['function_id', 'name', 'system_name', 'filename', 'start_line', 'binary', 'seen_day'];
 const SERIES_COLUMNS = ['profile_type', 'unit', 'service', 'series_fp', 'hour', 'labels'];
-const PROFILE_COLUMNS = ['id', 'time', 'until', 'service', 'labels', 'profile_types', 'series_fps', 'format', 'spy_name', 'sample_rate', 'samples', 'size', 'payload'];
+const PROFILE_COLUMNS = [
+  'id',
+  'time',
+  'until',
+  'service',
+  'labels',
+  'profile_types',
+  'series_fps',
+  'format',
+  'spy_name',
+  'sample_rate',
+  'samples',
+  'size',
+  'payload',
+];
 
 /**
  * Uploads go through two queues: their sample rows (and the functions, stacks and series those
@@ -40,21 +54,29 @@ export class InsertBatcher {
 
   constructor(insertTsv: InsertTsv, catalog: Catalog, opts: WriterOptions) {
     const uploadBuffers = new BufferPool(2);
-    this.#uploads = new InsertQueue((batch) => insertUploads(insertTsv, uploadBuffers, batch), (u) => u.payload.length + 512, {
-      lingerMs: opts.uploadLingerMs,
-      max: opts.uploadMaxBytes,
-      concurrency: 1,
-      onFlush: (seconds, _size, uploads, ok) => opts.onRawFlush?.(seconds, uploads, ok),
-    });
+    this.#uploads = new InsertQueue(
+      (batch) => insertUploads(insertTsv, uploadBuffers, batch),
+      (u) => u.payload.length + 512,
+      {
+        lingerMs: opts.uploadLingerMs,
+        max: opts.uploadMaxBytes,
+        concurrency: 1,
+        onFlush: (seconds, _size, uploads, ok) => opts.onRawFlush?.(seconds, uploads, ok),
+      },
+    );
     const rowBuffers = new BufferPool(1 + opts.concurrency);
-    this.#rows = new InsertQueue((batch) => insertRows(insertTsv, rowBuffers, catalog, batch), (u) => u.samples.length, {
-      lingerMs: opts.lingerMs,
-      max: opts.maxRows,
-      concurrency: opts.concurrency,
-      onFlush: opts.onFlush,
-      // No more sample rows to write: no other upload is coming soon, so the raw ones need not wait.
-      onIdle: () => this.#uploads.flush(),
-    });
+    this.#rows = new InsertQueue(
+      (batch) => insertRows(insertTsv, rowBuffers, catalog, batch),
+      (u) => u.samples.length,
+      {
+        lingerMs: opts.lingerMs,
+        max: opts.maxRows,
+        concurrency: opts.concurrency,
+        onFlush: opts.onFlush,
+        // No more sample rows to write: no other upload is coming soon, so the raw ones need not wait.
+        onIdle: () => this.#uploads.flush(),
+      },
+    );
   }
 
   /** Resolves once `rows` are inserted. */
@@ -168,18 +190,25 @@ async function insertRows(insertTsv: InsertTsv, pool: BufferPool, catalog: Catal
   const functions: string[] = [];
   const stacks: string[] = [];
   const series: string[] = [];
-  const samples = new TsvWriter(uploads.reduce((n, u) => n + 100 * u.samples.length, 0), pool);
+  const samples = new TsvWriter(
+    uploads.reduce((n, u) => n + 100 * u.samples.length, 0),
+    pool,
+  );
   let rows = 0;
   try {
     for (const u of uploads) {
       const day = isoDay(Number(u.profile.time));
       for (const [id, f] of u.functions) {
         const i = f.info;
-        functions.push(`${id}\t${tsvEscape(i.name)}\t${tsvEscape(i.systemName)}\t${tsvEscape(i.filename)}\t${i.startLine}\t${tsvEscape(i.binary)}\t${day}\n`);
+        functions.push(
+          `${id}\t${tsvEscape(i.name)}\t${tsvEscape(i.systemName)}\t${tsvEscape(i.filename)}\t${i.startLine}\t${tsvEscape(i.binary)}\t${day}\n`,
+        );
       }
       for (const [hash, s] of u.stacks) stacks.push(`${hash}\t[${s.frames.join(',')}]\t${day}\n`);
       for (const s of u.series) {
-        series.push(`${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`);
+        series.push(
+          `${tsvEscape(s.profile_type)}\t${tsvEscape(s.unit)}\t${tsvEscape(s.service)}\t${s.series_fp}\t${s.hour}\t${tsvStringMap(Object.entries(s.labels))}\n`,
+        );
       }
       u.samples.writeTsv(samples);
       rows += u.samples.length;
@@ -198,11 +227,22 @@ async function insertRows(insertTsv: InsertTsv, pool: BufferPool, catalog: Catal
 
 /** The uploads as they came, a kiln_profiles row each. */
 async function insertUploads(insertTsv: InsertTsv, pool: BufferPool, uploads: UploadRows[]): Promise<number> {
-  const w = new TsvWriter(uploads.reduce((n, u) => n + u.payload.length + 1024, 0), pool);
+  const w = new TsvWriter(
+    uploads.reduce((n, u) => n + u.payload.length + 1024, 0),
+    pool,
+  );
   try {
     for (const u of uploads) {
       const p = u.profile;
-      const fields = [p.id, p.time, p.until, tsvEscape(p.service), tsvStringMap(Object.entries(p.labels)), tsvStringArray(p.profile_types), `[${p.series_fps.join(',')}]`];
+      const fields = [
+        p.id,
+        p.time,
+        p.until,
+        tsvEscape(p.service),
+        tsvStringMap(Object.entries(p.labels)),
+        tsvStringArray(p.profile_types),
+        `[${p.series_fps.join(',')}]`,
+      ];
       fields.push(tsvEscape(p.format), tsvEscape(p.spy_name), String(p.sample_rate), String(p.samples), String(p.size), '');
       w.text(fields.join('\t'));
       w.escapedBytes(u.payload);

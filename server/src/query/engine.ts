@@ -74,7 +74,10 @@ export class QueryEngine {
     const known = this.catalog.units.get(profileType);
     if (known !== undefined) return known;
     const p = new Params();
-    const rows = await this.json<{ unit: string }>(`SELECT unit FROM ${T.series} WHERE profile_type = ${p.add('String', profileType)} LIMIT 1`, p);
+    const rows = await this.json<{ unit: string }>(
+      `SELECT unit FROM ${T.series} WHERE profile_type = ${p.add('String', profileType)} LIMIT 1`,
+      p,
+    );
     const unit = rows[0]?.unit ?? (profileType === 'cpu' || profileType === 'wall' ? 'nanoseconds' : 'count');
     if (rows[0] !== undefined) this.catalog.units.set(profileType, unit);
     return unit;
@@ -88,7 +91,10 @@ export class QueryEngine {
   /** Sum of values per stack hash for one selection: the `GROUP BY stack` query. */
   async stackTotals(sel: Selection): Promise<{ hashes: string[]; values: Float64Array }> {
     const p = new Params();
-    const text = await this.#tsv(`SELECT stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY stack_hash`, p);
+    const text = await this.#tsv(
+      `SELECT stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY stack_hash`,
+      p,
+    );
     const { keys, cols } = parseTsvNumbers(text, 1);
     return { hashes: keys, values: cols[0]! };
   }
@@ -124,7 +130,11 @@ export class QueryEngine {
         else seqs[i] = seq;
       }
       if (missing.length > 0) {
-        const stacks = await resolveStacks(this.client, catalog, missing.map((i) => hashes[i]!));
+        const stacks = await resolveStacks(
+          this.client,
+          catalog,
+          missing.map((i) => hashes[i]!),
+        );
         const ids = new Set<string>();
         for (const frames of stacks.values()) for (const f of frames) ids.add(f);
         const fns = await resolveFunctions(this.client, catalog, ids);
@@ -136,7 +146,8 @@ export class QueryEngine {
         for (const i of missing) {
           const h = hashes[i]!;
           const frames = stacks.get(h);
-          const seq = frames === undefined ? Int32Array.of(catalog.internName('[unknown stack]')) : Int32Array.from(frames, (f) => nameOfId.get(f)!);
+          const seq =
+            frames === undefined ? Int32Array.of(catalog.internName('[unknown stack]')) : Int32Array.from(frames, (f) => nameOfId.get(f)!);
           if (catalog.names !== names) break;
           if (frames !== undefined) table.set(h, seq);
           seqs[i] = seq;
@@ -220,9 +231,18 @@ export class QueryEngine {
     const bucket = `intDiv(toUInt32(time) - ${p.add('UInt32', startS)}, ${p.add('UInt32', stepS)})`;
     const where = samplesWhere(sel.selector, sel.range, p, this.ctx);
     const fp = groupBy === undefined ? '0' : 'series_fp';
-    const text = await this.#tsv(`SELECT ${bucket} AS b, ${fp} AS fp, sum(value), toUInt32(min(time)), toUInt32(max(time)) FROM ${T.samples} WHERE ${where} GROUP BY b, fp`, p);
-    const rows = text.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
-    const labels = groupBy === undefined ? new Map<string, Record<string, string>>() : await this.seriesLabels(sel, [...new Set(rows.map((r) => r[1]!))]);
+    const text = await this.#tsv(
+      `SELECT ${bucket} AS b, ${fp} AS fp, sum(value), toUInt32(min(time)), toUInt32(max(time)) FROM ${T.samples} WHERE ${where} GROUP BY b, fp`,
+      p,
+    );
+    const rows = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t'));
+    const labels =
+      groupBy === undefined
+        ? new Map<string, Record<string, string>>()
+        : await this.seriesLabels(sel, [...new Set(rows.map((r) => r[1]!))]);
     const groups = new Map<string, { values: Float64Array; firstS: number; lastS: number }>();
     for (const [b, f, v, first, last] of rows) {
       const key = groupBy === undefined ? '' : (labels.get(f!)?.[groupBy] ?? '');

@@ -27,7 +27,13 @@ export function buildPprof(input: ExportInput): Profile {
     let fn = functions.get(key);
     if (fn === undefined) {
       const id = functions.size + 1;
-      fn = new PprofFunction({ id, name: strings.dedup(f.name), systemName: strings.dedup(f.systemName || f.name), filename: strings.dedup(f.filename), startLine: f.startLine });
+      fn = new PprofFunction({
+        id,
+        name: strings.dedup(f.name),
+        systemName: strings.dedup(f.systemName || f.name),
+        filename: strings.dedup(f.filename),
+        startLine: f.startLine,
+      });
       functions.set(key, fn);
       locations.push(new Location({ id, line: [new Line({ functionId: id })] }));
     }

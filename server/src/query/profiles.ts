@@ -63,7 +63,14 @@ export interface StoredUpload {
 
 export async function storedUpload(engine: QueryEngine, id: string): Promise<StoredUpload | undefined> {
   const p = new Params();
-  const rows = await engine.json<{ format: string; payload: string; labels: Record<string, string>; sample_rate: number; time: string; until: string }>(
+  const rows = await engine.json<{
+    format: string;
+    payload: string;
+    labels: Record<string, string>;
+    sample_rate: number;
+    time: string;
+    until: string;
+  }>(
     `SELECT format, base64Encode(payload) AS payload, labels, sample_rate, toUnixTimestamp64Milli(time) AS time, toUnixTimestamp64Milli(until) AS until
      FROM ${T.profiles} WHERE id = ${p.add('UUID', id)} LIMIT 1`,
     p,

@@ -6,7 +6,11 @@ import { T } from '../storage/tables.js';
 const CHUNK = 4000;
 
 /** Frames (function ids, root first) of each hash; unknown hashes are left out. */
-export async function resolveStacks(client: ClickHouseClient, catalog: Catalog, hashes: Iterable<string>): Promise<Map<string, readonly string[]>> {
+export async function resolveStacks(
+  client: ClickHouseClient,
+  catalog: Catalog,
+  hashes: Iterable<string>,
+): Promise<Map<string, readonly string[]>> {
   const out = new Map<string, readonly string[]>();
   const missing: string[] = [];
   for (const h of hashes) {
@@ -36,7 +40,11 @@ export async function resolveStacks(client: ClickHouseClient, catalog: Catalog, 
 }
 
 /** Function info of each id; unknown ids get a placeholder name. */
-export async function resolveFunctions(client: ClickHouseClient, catalog: Catalog, ids: Iterable<string>): Promise<Map<string, FunctionInfo>> {
+export async function resolveFunctions(
+  client: ClickHouseClient,
+  catalog: Catalog,
+  ids: Iterable<string>,
+): Promise<Map<string, FunctionInfo>> {
   const out = new Map<string, FunctionInfo>();
   const missing: string[] = [];
   for (const id of ids) {
@@ -59,6 +67,7 @@ export async function resolveFunctions(client: ClickHouseClient, catalog: Catalo
       out.set(id, f);
     }
   }
-  for (const id of unique) if (!out.has(id)) out.set(id, { name: `[function ${id}]`, systemName: '', filename: '', startLine: 0, binary: '' });
+  for (const id of unique)
+    if (!out.has(id)) out.set(id, { name: `[function ${id}]`, systemName: '', filename: '', startLine: 0, binary: '' });
   return out;
 }

@@ -63,7 +63,7 @@ export function parseSelector(raw: string | undefined, param = 'query'): Selecto
     else if (s.startsWith('!~', i)) op = '!~';
     else if (s.startsWith('!=', i)) op = '!=';
     else if (s[i] === '=') op = '=';
-    else return fail("expected one of = != =~ !~");
+    else return fail('expected one of = != =~ !~');
     i += op.length;
     skip();
     const value = readString();

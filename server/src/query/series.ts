@@ -10,7 +10,8 @@ export const MAX_SERIES_POINTS = 11_000;
 export function seriesStep(range: TimeRange, step: string | undefined): number {
   const rangeS = (range.untilMs - range.fromMs) / 1000;
   const s = step === undefined || step === '' ? Math.max(10, Math.ceil(rangeS / 300)) : parseStep(step);
-  if (rangeS / s > MAX_SERIES_POINTS) throw badRequest(`step ${s}s gives more than ${MAX_SERIES_POINTS} points over the range; use a larger step`);
+  if (rangeS / s > MAX_SERIES_POINTS)
+    throw badRequest(`step ${s}s gives more than ${MAX_SERIES_POINTS} points over the range; use a larger step`);
   return s;
 }
 

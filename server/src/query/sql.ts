@@ -43,7 +43,12 @@ export function seriesLabelConditions(sel: Selector, p: Params): string[] {
 }
 
 /** The series of the selection as a subquery, or undefined when only `service` is matched. */
-export function seriesSubquery(sel: Selector, range: TimeRange, p: Params, opts: { withType?: boolean; always?: boolean } = {}): string | undefined {
+export function seriesSubquery(
+  sel: Selector,
+  range: TimeRange,
+  p: Params,
+  opts: { withType?: boolean; always?: boolean } = {},
+): string | undefined {
   if (opts.always !== true && !sel.matchers.some((m) => m.name !== 'service')) return undefined;
   const withType = opts.withType ?? true;
   const s = seconds(range);

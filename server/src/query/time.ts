@@ -24,7 +24,9 @@ export function parseTime(raw: string, param: string, now = Date.now()): number 
     const t = Date.parse(s);
     if (Number.isFinite(t)) return t;
   }
-  throw badRequest(`${param}=${JSON.stringify(raw.slice(0, 100))} is not a time: use now, now-1h, unix seconds, unix milliseconds or RFC 3339`);
+  throw badRequest(
+    `${param}=${JSON.stringify(raw.slice(0, 100))} is not a time: use now, now-1h, unix seconds, unix milliseconds or RFC 3339`,
+  );
 }
 
 /** Durations for `step`: `10s`, `5m`, `1h`, or plain seconds. Returns seconds. */
@@ -43,7 +45,12 @@ export interface TimeRange {
 }
 
 /** `from`/`until` with defaults (the last hour); `from` must be before `until`. */
-export function parseRange(from: string | undefined, until: string | undefined, names = { from: 'from', until: 'until' }, now = Date.now()): TimeRange {
+export function parseRange(
+  from: string | undefined,
+  until: string | undefined,
+  names = { from: 'from', until: 'until' },
+  now = Date.now(),
+): TimeRange {
   const untilMs = until === undefined || until === '' ? now : parseTime(until, names.until, now);
   const fromMs = from === undefined || from === '' ? untilMs - 3_600_000 : parseTime(from, names.from, now);
   if (!(fromMs < untilMs)) throw badRequest(`${names.from} must be before ${names.until}`);

@@ -1,5 +1,14 @@
 // Flame graph, diff and pprof export of selections.
-import { BinaryBody, DEFAULT_MAX_NODES, DiffQuery, DiffResponse, ErrorBody, FlamegraphQuery, FlamegraphResponse, SelectionQuery } from '@kiln/api/http';
+import {
+  BinaryBody,
+  DEFAULT_MAX_NODES,
+  DiffQuery,
+  DiffResponse,
+  ErrorBody,
+  FlamegraphQuery,
+  FlamegraphResponse,
+  SelectionQuery,
+} from '@kiln/api/http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../http/http-error.js';
 import { buildPprof, encodePprofGzip } from '../query/pprof-export.js';
@@ -11,7 +20,14 @@ const errors = { 400: ErrorBody, 404: ErrorBody };
 export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/flamegraph',
-    { schema: { summary: 'Merged flame graph of a selection', tags: ['query'], querystring: FlamegraphQuery, response: { 200: FlamegraphResponse, ...errors } } },
+    {
+      schema: {
+        summary: 'Merged flame graph of a selection',
+        tags: ['query'],
+        querystring: FlamegraphQuery,
+        response: { 200: FlamegraphResponse, ...errors },
+      },
+    },
     async (request) => {
       const q = request.query;
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
@@ -19,7 +35,10 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
       return timed('flamegraph', async () => {
         const r = await engine.flamegraph(sel, maxNodes);
         const meta = await engine.metadata(sel.selector.profileType);
-        return { flamebearer: r.flamebearer, metadata: { ...meta, format: 'single' as const, truncated: r.truncated, maxNodes, frames: r.frames } };
+        return {
+          flamebearer: r.flamebearer,
+          metadata: { ...meta, format: 'single' as const, truncated: r.truncated, maxNodes, frames: r.frames },
+        };
       });
     },
   );
@@ -27,7 +46,12 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
   app.get(
     '/api/v1/diff',
     {
-      schema: { summary: 'Differential flame graph of two selections, computed in one scan', tags: ['query'], querystring: DiffQuery, response: { 200: DiffResponse, ...errors } },
+      schema: {
+        summary: 'Differential flame graph of two selections, computed in one scan',
+        tags: ['query'],
+        querystring: DiffQuery,
+        response: { 200: DiffResponse, ...errors },
+      },
     },
     async (request) => {
       const q = request.query;
@@ -71,7 +95,9 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
       const bytes = await timed('pprof', async () => {
         const { rows } = await engine.exportRows(sel);
         const unit = await engine.unit(sel.selector.profileType);
-        return encodePprofGzip(buildPprof({ profileType: sel.selector.profileType, unit, fromMs: sel.range.fromMs, untilMs: sel.range.untilMs, rows }));
+        return encodePprofGzip(
+          buildPprof({ profileType: sel.selector.profileType, unit, fromMs: sel.range.fromMs, untilMs: sel.range.untilMs, rows }),
+        );
       });
       return reply
         .type('application/octet-stream')

@@ -75,7 +75,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async
     }
     if (bucket !== undefined) {
       const wait = bucket.take(cost);
-      if (wait > 0) return reject(reply, 429, 'rate_limited', `ingest rate limit of ${limits.rateBytesPerSecond} bytes/s exceeded; retry later`, wait);
+      if (wait > 0)
+        return reject(reply, 429, 'rate_limited', `ingest rate limit of ${limits.rateBytesPerSecond} bytes/s exceeded; retry later`, wait);
     }
     state.inflight += cost;
     request.kilnInflight = cost;
@@ -141,7 +142,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async
 };
 
 function buildRows(format: string, payload: Buffer, q: IngestQuery, limits: IngestLimits, catalog: Catalog): UploadRows {
-  if (q.name === undefined || q.name === '') throw new IngestError(400, 'the name parameter is required, e.g. name=checkout{env=prod}', 'bad_name');
+  if (q.name === undefined || q.name === '')
+    throw new IngestError(400, 'the name parameter is required, e.g. name=checkout{env=prod}', 'bad_name');
   const nameLabels = parseAppName(q.name);
   const sampleRate = q.sampleRate === undefined || q.sampleRate === '' ? 100 : Number(q.sampleRate);
   if (!Number.isFinite(sampleRate) || sampleRate <= 0 || sampleRate > 1e9) {
@@ -151,7 +153,8 @@ function buildRows(format: string, payload: Buffer, q: IngestQuery, limits: Inge
   const common = { format, spyName: q.spyName ?? '', sampleRate: Math.round(sampleRate), nameLabels, id: randomUUID() };
   if (format === 'pprof') {
     const bytes = isGzip(payload) ? gunzipLimited(payload, limits.maxProfileBytes, 'the pprof profile') : payload;
-    if (bytes.length > limits.maxProfileBytes) throw new IngestError(413, `the profile is larger than ${limits.maxProfileBytes} bytes (limit)`, 'too_large');
+    if (bytes.length > limits.maxProfileBytes)
+      throw new IngestError(413, `the profile is larger than ${limits.maxProfileBytes} bytes (limit)`, 'too_large');
     const profile = decodePprof(bytes);
     const types = sampleTypes(profile);
     const timeNanos = Number(profile.timeNanos ?? 0);
@@ -162,7 +165,8 @@ function buildRows(format: string, payload: Buffer, q: IngestQuery, limits: Inge
     return b.finish(payload);
   }
   if (format === 'folded' || format === 'lines') {
-    if (payload.length > limits.maxProfileBytes) throw new IngestError(413, `the profile is larger than ${limits.maxProfileBytes} bytes (limit)`, 'too_large');
+    if (payload.length > limits.maxProfileBytes)
+      throw new IngestError(413, `the profile is larger than ${limits.maxProfileBytes} bytes (limit)`, 'too_large');
     const fromMs = q.from ? parseTime(q.from, 'from', now) : now;
     const untilMs = q.until ? parseTime(q.until, 'until', now) : fromMs;
     const text = (isGzip(payload) ? gunzipLimited(payload, limits.maxProfileBytes, 'the folded profile') : payload).toString('utf8');
@@ -178,7 +182,11 @@ function ingestMetrics(app: FastifyInstance, state: { inflight: number }) {
   return {
     bytes: new Counter({ name: 'kiln_ingest_bytes_total', help: 'Request body bytes received on /ingest.', registers }),
     profiles: new Counter({ name: 'kiln_ingest_profiles_total', help: 'Profiles stored.', labelNames: ['format'], registers }),
-    samples: new Counter({ name: 'kiln_ingest_samples_total', help: 'Sample rows stored (one per stack, series and profile type).', registers }),
+    samples: new Counter({
+      name: 'kiln_ingest_samples_total',
+      help: 'Sample rows stored (one per stack, series and profile type).',
+      registers,
+    }),
     rejected: new Counter({ name: 'kiln_ingest_rejected_total', help: 'Uploads refused, by reason.', labelNames: ['reason'], registers }),
     truncated: new Counter({ name: 'kiln_ingest_truncated_stacks_total', help: 'Stacks cut to the depth limit.', registers }),
     insertSeconds: new Histogram({
@@ -188,8 +196,18 @@ function ingestMetrics(app: FastifyInstance, state: { inflight: number }) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    batchRows: new Histogram({ name: 'kiln_ingest_batch_rows', help: 'Sample rows per insert batch.', buckets: [100, 1000, 10_000, 50_000, 100_000, 200_000, 500_000], registers }),
-    batchUploads: new Histogram({ name: 'kiln_ingest_batch_uploads', help: 'Uploads per insert batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers }),
+    batchRows: new Histogram({
+      name: 'kiln_ingest_batch_rows',
+      help: 'Sample rows per insert batch.',
+      buckets: [100, 1000, 10_000, 50_000, 100_000, 200_000, 500_000],
+      registers,
+    }),
+    batchUploads: new Histogram({
+      name: 'kiln_ingest_batch_uploads',
+      help: 'Uploads per insert batch.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    }),
     rawInsertSeconds: new Histogram({
       name: 'kiln_ingest_raw_insert_duration_seconds',
       help: 'Time to store one batch of uploads as received (kiln_profiles).',
@@ -197,7 +215,12 @@ function ingestMetrics(app: FastifyInstance, state: { inflight: number }) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    rawBatchUploads: new Histogram({ name: 'kiln_ingest_raw_batch_uploads', help: 'Uploads per insert of uploads as received.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers }),
+    rawBatchUploads: new Histogram({
+      name: 'kiln_ingest_raw_batch_uploads',
+      help: 'Uploads per insert of uploads as received.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
     inflight: new Gauge({
       name: 'kiln_ingest_inflight_bytes',
       help: 'Upload bytes being parsed or waiting for their insert.',

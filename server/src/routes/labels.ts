@@ -1,5 +1,13 @@
 // Profile types, label names and label values.
-import { ErrorBody, LabelsResponse, LabelValuesParams, LabelValuesResponse, ProfileTypesResponse, SelectionQuery, TimeRangeQuery } from '@kiln/api/http';
+import {
+  ErrorBody,
+  LabelsResponse,
+  LabelValuesParams,
+  LabelValuesResponse,
+  ProfileTypesResponse,
+  SelectionQuery,
+  TimeRangeQuery,
+} from '@kiln/api/http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { labelNames, labelValues, profileTypes } from '../query/labels.js';
 import { parseRange } from '../query/time.js';
@@ -10,7 +18,14 @@ const errors = { 400: ErrorBody };
 export const labelRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/profile-types',
-    { schema: { summary: 'Profile types present in the range', tags: ['query'], querystring: TimeRangeQuery, response: { 200: ProfileTypesResponse, ...errors } } },
+    {
+      schema: {
+        summary: 'Profile types present in the range',
+        tags: ['query'],
+        querystring: TimeRangeQuery,
+        response: { 200: ProfileTypesResponse, ...errors },
+      },
+    },
     async (request) => {
       const range = parseRange(request.query.from, request.query.until);
       return timed('profile-types', async () => ({ profileTypes: await profileTypes(engine, range) }));

@@ -21,7 +21,9 @@ export const seriesRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app,
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
       const step = seriesStep(sel.range, q.step);
       const groupBy = q.groupBy === undefined || q.groupBy === '' ? undefined : checkLabelName(q.groupBy, 'groupBy');
-      return timed('series', async () => seriesResponse(await engine.series(sel, step, groupBy), step, await engine.metadata(sel.selector.profileType)));
+      return timed('series', async () =>
+        seriesResponse(await engine.series(sel, step, groupBy), step, await engine.metadata(sel.selector.profileType)),
+      );
     },
   );
 };

@@ -11,9 +11,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/v1/status', { schema }, async (request, reply) => {
     let schemaVersion: number;
     try {
-      schemaVersion = await withTimeout(STATUS_TIMEOUT_MS, 'storage', (signal) =>
-        readSchemaVersion(app.clickhouse, signal),
-      );
+      schemaVersion = await withTimeout(STATUS_TIMEOUT_MS, 'storage', (signal) => readSchemaVersion(app.clickhouse, signal));
     } catch (err) {
       request.log.warn({ err }, 'status: storage did not answer');
       return reply.code(503).send({ error: 'storage is not answering; /readyz tells why' });

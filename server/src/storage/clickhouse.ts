@@ -63,9 +63,7 @@ export async function openClickHouse(config: StorageConfig, log: FastifyBaseLogg
   const client = storage.client;
   const where = config.mode === 'embedded' ? `embedded storage at ${config.path}` : `ClickHouse at ${redactUrl(config.url)}`;
   try {
-    const ping = await withTimeout(STARTUP_PING_MS, where, (signal) =>
-      client.ping({ select: true, abort_signal: signal }),
-    );
+    const ping = await withTimeout(STARTUP_PING_MS, where, (signal) => client.ping({ select: true, abort_signal: signal }));
     if (!ping.success) throw ping.error;
   } catch (err) {
     await client.close().catch(() => undefined);
@@ -102,7 +100,12 @@ function openRemote(url: URL, log: ClientLogOptions): Storage {
   try {
     const client = createClient({ url: url.toString(), log });
     const insertTsv: InsertTsv = async (table, columns, body) => {
-      await client.insert({ table, columns: columns as [string, ...string[]], format: 'TabSeparated', values: Readable.from([body], { objectMode: false }) });
+      await client.insert({
+        table,
+        columns: columns as [string, ...string[]],
+        format: 'TabSeparated',
+        values: Readable.from([body], { objectMode: false }),
+      });
     };
     return { client, insertTsv };
   } catch (err) {

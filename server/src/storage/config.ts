@@ -1,9 +1,7 @@
 import { KilnUsageError } from '../errors.js';
 
 /** Where the data lives: embedded chDB in a local directory, or a ClickHouse server (optionally a cluster). */
-export type StorageConfig =
-  | { mode: 'embedded'; path: string }
-  | { mode: 'clickhouse'; url: URL; cluster?: string };
+export type StorageConfig = { mode: 'embedded'; path: string } | { mode: 'clickhouse'; url: URL; cluster?: string };
 
 /** What /api/v1/status shows about storage; never carries credentials. */
 export interface StorageDescription {
@@ -29,7 +27,9 @@ export function parseClickHouseUrl(raw: string): URL {
 
 export function checkClusterName(name: string): string {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
-    throw new KilnUsageError(`cluster name ${JSON.stringify(name)} (--clickhouse-cluster) may contain only letters, digits, '_', '.' and '-'`);
+    throw new KilnUsageError(
+      `cluster name ${JSON.stringify(name)} (--clickhouse-cluster) may contain only letters, digits, '_', '.' and '-'`,
+    );
   }
   return name;
 }

@@ -159,11 +159,7 @@ export async function readSchemaVersion(client: ClickHouseClient, abortSignal?: 
 }
 
 /** Applies, in order, the migrations not yet recorded; running it again does nothing. */
-export async function runMigrations(
-  client: ClickHouseClient,
-  ctx: SchemaContext,
-  log: FastifyBaseLogger,
-): Promise<Migration[]> {
+export async function runMigrations(client: ClickHouseClient, ctx: SchemaContext, log: FastifyBaseLogger): Promise<Migration[]> {
   let applied: Set<number>;
   try {
     applied = new Set(await appliedVersions(client));

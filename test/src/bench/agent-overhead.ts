@@ -45,7 +45,17 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 60, frequencies: [19, 99], busy: cpus().length, idle: 25, sleepers: 25, workThreads: 1, perf: true, json: false, pairs: 0 };
+  const o: Options = {
+    seconds: 60,
+    frequencies: [19, 99],
+    busy: cpus().length,
+    idle: 25,
+    sleepers: 25,
+    workThreads: 1,
+    perf: true,
+    json: false,
+    pairs: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -168,7 +178,12 @@ const profilerEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) 
  * contains `readyMarker` (one second after start without one); the steady-state window starts
  * there, the "after the first interval" one FIRST_INTERVAL_MS later.
  */
-function runProfiler(label: string, seconds: number, argv: string[], readyMarker?: string): { ready: Promise<void>; result: Promise<ProfilerRun> } {
+function runProfiler(
+  label: string,
+  seconds: number,
+  argv: string[],
+  readyMarker?: string,
+): { ready: Promise<void>; result: Promise<ProfilerRun> } {
   const started = Date.now();
   const proc: ChildProcess = spawn('bash', ['-c', '"$@"; rc=$?; echo "@@times"; times; exit $rc', 'bash', ...argv], {
     cwd: repoRoot,
@@ -207,7 +222,10 @@ function runProfiler(label: string, seconds: number, argv: string[], readyMarker
         const c = procCpu(p);
         if (c !== undefined) lastCpu.set(p, Math.max(c, lastCpu.get(p) ?? 0));
       }
-      peakKb = Math.max(peakKb, pids.reduce((acc, p) => acc + vmHwmKb(p), 0));
+      peakKb = Math.max(
+        peakKb,
+        pids.reduce((acc, p) => acc + vmHwmKb(p), 0),
+      );
       const cpu = [...lastCpu.values()].reduce((a, b) => a + b, 0);
       if (!done) polls.push({ t: Date.now(), cpu });
       await sleep(200);
@@ -254,7 +272,9 @@ function childrenCpu(times: string): number {
 
 /** CPU seconds of `perf report --stdio` on `file` (output discarded). */
 function reportCpu(file: string): number {
-  return childrenCpu(execFileSync('bash', ['-c', 'perf report -i "$1" --stdio >/dev/null 2>&1; times', 'bash', file], { encoding: 'utf8' }));
+  return childrenCpu(
+    execFileSync('bash', ['-c', 'perf report -i "$1" --stdio >/dev/null 2>&1; times', 'bash', file], { encoding: 'utf8' }),
+  );
 }
 
 interface WorkStats {
@@ -294,10 +314,14 @@ function workStats(walls: number[], cpusMs: number[]): WorkStats {
 
 function fixedWork(iterations: number, threads: number): Promise<{ wall_ms: number; cpu_ms: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(workloadPath('fixed_work'), ['-n', String(iterations), '-j', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(workloadPath('fixed_work'), ['-n', String(iterations), '-j', String(threads)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { wall_ms: number; cpu_ms: number }) : reject(new Error(`fixed_work exited ${code}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as { wall_ms: number; cpu_ms: number }) : reject(new Error(`fixed_work exited ${code}`)),
+    );
   });
 }
 
@@ -372,12 +396,26 @@ async function main(): Promise<void> {
       log(`could not read ${out}: ${String(e)}`);
     }
     rows.push({ config: p.label, profiler: p, work });
-    log(`${p.label}: cpu ${p.cpuTotal.toFixed(2)} s, steady ${(p.steadyCpu / p.steadyWall * 100).toFixed(2)}% of a core, rss ${p.peakRssMb.toFixed(1)} MB, ${JSON.stringify(work)}`);
+    log(
+      `${p.label}: cpu ${p.cpuTotal.toFixed(2)} s, steady ${((p.steadyCpu / p.steadyWall) * 100).toFixed(2)}% of a core, rss ${p.peakRssMb.toFixed(1)} MB, ${JSON.stringify(work)}`,
+    );
   }
   if (o.perf) {
     const out = join(dir, 'perf.data');
     let running = true;
-    const { ready, result: prof } = runProfiler('perf record 99 Hz', o.seconds, ['perf', 'record', '-F', '99', '-a', '-g', '-o', out, '--', 'sleep', String(o.seconds)]);
+    const { ready, result: prof } = runProfiler('perf record 99 Hz', o.seconds, [
+      'perf',
+      'record',
+      '-F',
+      '99',
+      '-a',
+      '-g',
+      '-o',
+      out,
+      '--',
+      'sleep',
+      String(o.seconds),
+    ]);
     void prof.then(() => (running = false));
     await ready;
     const work = await workWhile(iterations, o.workThreads, () => running);
@@ -427,7 +465,19 @@ async function main(): Promise<void> {
     return `\nperf report --stdio of perf record's file: ${perfReportCpu.toFixed(2)} CPU-s; perf record + perf report: ${both.toFixed(2)} s; against that: ${agents.join(', ')}\n`;
   };
   if (o.json) {
-    process.stdout.write(JSON.stringify({ options: o, iterations, baseline: base, perfReportCpu, rows: rows.map((r) => ({ ...r, profiler: r.profiler && { ...r.profiler, output: undefined } })) }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          options: o,
+          iterations,
+          baseline: base,
+          perfReportCpu,
+          rows: rows.map((r) => ({ ...r, profiler: r.profiler && { ...r.profiler, output: undefined } })),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     process.stdout.write(
       `\nkiln agent overhead: ${o.seconds} s windows, ${cpus().length} CPUs, load ${o.busy} busy + ${o.idle} idle + ${o.sleepers} sleeping processes\n` +
@@ -451,21 +501,50 @@ async function interleaved(o: Options, iterations: number, dir: string): Promise
     const { ready, result } = runProfiler(
       `kiln agent ${frequency} Hz`,
       o.seconds + 4,
-      [process.execPath, kilnBin, 'agent', '--output', join(dir, 'pair.pb.gz'), '--duration', `${o.seconds + 4}s`, '--frequency', String(frequency)],
+      [
+        process.execPath,
+        kilnBin,
+        'agent',
+        '--output',
+        join(dir, 'pair.pb.gz'),
+        '--duration',
+        `${o.seconds + 4}s`,
+        '--frequency',
+        String(frequency),
+      ],
       '"msg":"agent started"',
     );
     await ready;
     on.push(await workWhile(iterations, o.workThreads, until(Date.now() + o.seconds * 1000)));
     const p = await result;
     if (p.exitCode !== 0) throw new Error(`kiln agent exited ${p.exitCode}:\n${p.output}`);
-    log(`pair ${i}/${o.pairs}: wall ${off.at(-1)!.wallMs.toFixed(1)} → ${on.at(-1)!.wallMs.toFixed(1)} ms, CPU ${off.at(-1)!.cpuMs.toFixed(1)} → ${on.at(-1)!.cpuMs.toFixed(1)} ms per run`);
+    log(
+      `pair ${i}/${o.pairs}: wall ${off.at(-1)!.wallMs.toFixed(1)} → ${on.at(-1)!.wallMs.toFixed(1)} ms, CPU ${off.at(-1)!.cpuMs.toFixed(1)} → ${on.at(-1)!.cpuMs.toFixed(1)} ms per run`,
+    );
   }
-  const pool = (w: WorkStats[]) => workStats(w.flatMap((x) => x.walls), w.flatMap((x) => x.cpusMs));
+  const pool = (w: WorkStats[]) =>
+    workStats(
+      w.flatMap((x) => x.walls),
+      w.flatMap((x) => x.cpusMs),
+    );
   const a = pool(off);
   const b = pool(on);
-  const slowdown = (x: number, y: number, sx: number, sy: number) => `${((y / x - 1) * 100).toFixed(2)}% ± ${((Math.sqrt(sx ** 2 + sy ** 2) / x) * 100).toFixed(2)}%`;
+  const slowdown = (x: number, y: number, sx: number, sy: number) =>
+    `${((y / x - 1) * 100).toFixed(2)}% ± ${((Math.sqrt(sx ** 2 + sy ** 2) / x) * 100).toFixed(2)}%`;
   if (o.json) {
-    process.stdout.write(JSON.stringify({ options: o, iterations, frequency, off: { ...a, walls: undefined, cpusMs: undefined }, on: { ...b, walls: undefined, cpusMs: undefined } }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          options: o,
+          iterations,
+          frequency,
+          off: { ...a, walls: undefined, cpusMs: undefined },
+          on: { ...b, walls: undefined, cpusMs: undefined },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   process.stdout.write(
@@ -479,6 +558,6 @@ async function interleaved(o: Options, iterations: number, dir: string): Promise
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

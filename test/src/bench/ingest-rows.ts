@@ -7,7 +7,16 @@
 // server's own code, "total" adds zlib).
 //
 //   node test/dist/bench/ingest-rows.js [--rounds 7] [--agents 16] [--events 1500] [--procs 10] [--corpus 3000]
-import { addPprof, Catalog, decodePprof, defaultIngestLimits, gunzipLimited, sampleTypes, TsvWriter, UploadBuilder } from '@kiln/server/ingest-internals';
+import {
+  addPprof,
+  Catalog,
+  decodePprof,
+  defaultIngestLimits,
+  gunzipLimited,
+  sampleTypes,
+  TsvWriter,
+  UploadBuilder,
+} from '@kiln/server/ingest-internals';
 import { agentProfile, flag, makeCorpus } from './server-sim.js';
 
 const args = process.argv.slice(2);
@@ -28,7 +37,15 @@ function buildRows(catalog: Catalog, gz: Buffer, cpu: Float64Array): number {
   const profile = decodePprof(bytes);
   const types = sampleTypes(profile);
   const t2 = process.cpuUsage();
-  const b = new UploadBuilder(catalog, defaultIngestLimits, types, { fromMs, untilMs: fromMs + 10_000, format: 'pprof', spyName: '', sampleRate: 100, nameLabels, id: 'x' });
+  const b = new UploadBuilder(catalog, defaultIngestLimits, types, {
+    fromMs,
+    untilMs: fromMs + 10_000,
+    format: 'pprof',
+    spyName: '',
+    sampleRate: 100,
+    nameLabels,
+    id: 'x',
+  });
   addPprof(profile, b, nameLabels);
   const rows = b.finish(gz);
   const t3 = process.cpuUsage();
@@ -64,7 +81,9 @@ function run(name: string, catalogFor: () => Catalog): void {
 }
 
 const avgKiB = uploads.reduce((s, g) => s + g.length, 0) / uploads.length / 1024;
-console.log(`${uploads.length} uploads of ${events} events over ${procs} processes, ${avgKiB.toFixed(0)} KiB gzipped; best of ${rounds} rounds`);
+console.log(
+  `${uploads.length} uploads of ${events} events over ${procs} processes, ${avgKiB.toFixed(0)} KiB gzipped; best of ${rounds} rounds`,
+);
 const steady = new Catalog();
 for (const gz of uploads) buildRows(steady, gz, new Float64Array(4)); // warm: everything written today
 run('steady', () => steady);

@@ -25,14 +25,21 @@ const baseline = !args.includes('--no-baseline');
 const PER_AGENT = 4;
 
 const corpus = makeCorpus(corpusSize);
-console.log(`corpus: ${corpusSize} stacks (depth 20-60, Zipf 1.1); ${agents} agents, ${events} samples per 10 s profile over ${procs} processes`);
-const payloads: SimProfile[][] = Array.from({ length: agents }, (_, a) => Array.from({ length: PER_AGENT }, (_, k) => agentProfile(corpus, `node-${a}`, procs, events, a * 100 + k + 1)));
+console.log(
+  `corpus: ${corpusSize} stacks (depth 20-60, Zipf 1.1); ${agents} agents, ${events} samples per 10 s profile over ${procs} processes`,
+);
+const payloads: SimProfile[][] = Array.from({ length: agents }, (_, a) =>
+  Array.from({ length: PER_AGENT }, (_, k) => agentProfile(corpus, `node-${a}`, procs, events, a * 100 + k + 1)),
+);
 const avgRows = payloads.flat().reduce((s, p) => s + p.rows, 0) / (agents * PER_AGENT);
 const avgBytes = payloads.flat().reduce((s, p) => s + p.gz.length, 0) / (agents * PER_AGENT);
-console.log(`profile: ${events} samples → ${avgRows.toFixed(0)} (process, stack) rows × 2 types, ${(avgBytes / 1024).toFixed(1)} KiB gzipped`);
+console.log(
+  `profile: ${events} samples → ${avgRows.toFixed(0)} (process, stack) rows × 2 types, ${(avgBytes / 1024).toFixed(1)} KiB gzipped`,
+);
 
 const server = await startServer();
-const cpuSeconds = async (): Promise<number> => Number(/^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
+const cpuSeconds = async (): Promise<number> =>
+  Number(/^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
 const cpuBefore = await cpuSeconds();
 const latencies: number[] = [];
 let uploads = 0;
@@ -86,11 +93,13 @@ rmSync(server.dataDir, { recursive: true, force: true });
 async function rawInsert(uploads: boolean): Promise<{ elapsed: number; cpu: number; settledCpu: number }> {
   const dir = tempDir('kiln-bench-raw-');
   const connection = createChdbConnection({ path: dir });
-  await connection.chdb.queryAsync(`CREATE TABLE kiln_samples (profile_type LowCardinality(String), service LowCardinality(String), series_fp UInt64 CODEC(LZ4),
+  await connection.chdb
+    .queryAsync(`CREATE TABLE kiln_samples (profile_type LowCardinality(String), service LowCardinality(String), series_fp UInt64 CODEC(LZ4),
       time DateTime CODEC(Delta(4), LZ4), stack_hash UInt64 CODEC(LZ4), value Int64 CODEC(T64, LZ4), span_id UInt64 CODEC(ZSTD(1)),
       trace_id UInt128 CODEC(ZSTD(1))) ENGINE = MergeTree PARTITION BY toDate(time)
       ORDER BY (profile_type, service, series_fp, toStartOfHour(time), stack_hash, time)`);
-  await connection.chdb.queryAsync(`CREATE TABLE kiln_profiles (id UUID, time DateTime64(3), until DateTime64(3), service LowCardinality(String),
+  await connection.chdb
+    .queryAsync(`CREATE TABLE kiln_profiles (id UUID, time DateTime64(3), until DateTime64(3), service LowCardinality(String),
       labels Map(LowCardinality(String), String), profile_types Array(LowCardinality(String)), series_fps Array(UInt64), format LowCardinality(String),
       spy_name LowCardinality(String), sample_rate UInt32, samples UInt32, size UInt32, payload String DEFAULT '' CODEC(LZ4),
       INDEX id_bloom id TYPE bloom_filter GRANULARITY 1) ENGINE = MergeTree() PARTITION BY toDate(time) ORDER BY (service, time)`);
@@ -113,14 +122,20 @@ async function rawInsert(uploads: boolean): Promise<{ elapsed: number; cpu: numb
   const uploadsPerStep = step / (rowsStored / profileRows.length);
   let stored = 0;
   for (let i = 0; i < lines.length; i += step) {
-    await connection.chdb.rawInsert({ table: 'kiln_samples', format: 'TabSeparated', values: Buffer.from(lines.slice(i, i + step).join('')) });
+    await connection.chdb.rawInsert({
+      table: 'kiln_samples',
+      format: 'TabSeparated',
+      values: Buffer.from(lines.slice(i, i + step).join('')),
+    });
     // The uploads of these rows, once a batch of the server's size is due.
     const due = Math.min(profileRows.length, Math.round((i / step + 1) * uploadsPerStep));
     if (uploads && (due - stored >= uploadsPerRawBatch || i + step >= lines.length)) {
       const w = new TsvWriter();
       for (; stored < due; stored++) {
         const { p, timeS } = profileRows[stored]!;
-        w.text(`${randomUUID()}\t${timeS}.000\t${timeS + 10}.000\tkiln-agent\t{'service':'kiln-agent'}\t['cpu','samples']\t[]\tpprof\tkiln-agent\t100\t${p.events}\t${p.gz.length}\t`);
+        w.text(
+          `${randomUUID()}\t${timeS}.000\t${timeS + 10}.000\tkiln-agent\t{'service':'kiln-agent'}\t['cpu','samples']\t[]\tpprof\tkiln-agent\t100\t${p.events}\t${p.gz.length}\t`,
+        );
         w.escapedBytes(p.gz);
         w.newline();
       }
@@ -137,19 +152,33 @@ async function rawInsert(uploads: boolean): Promise<{ elapsed: number; cpu: numb
 
 const serverRate = rowsStored / elapsed;
 console.log(`\nkiln server (HTTP /ingest, pprof decode, dedup, batched insert), ${elapsed.toFixed(1)} s:`);
-console.log(`  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches of sample rows (${rowsPerBatch.toFixed(0)} rows each), ${rawUploadBatches} of uploads as received (${uploadsPerRawBatch} each)`);
-console.log(`  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`);
-console.log(`  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`);
-console.log(`  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second, ${((1000 * serverCpu) / Math.max(1, uploads)).toFixed(2)} CPU-ms per upload`);
+console.log(
+  `  uploads ${uploads} (${failures} refused), ${(uploads / elapsed).toFixed(1)} uploads/s, ${batches} insert batches of sample rows (${rowsPerBatch.toFixed(0)} rows each), ${rawUploadBatches} of uploads as received (${uploadsPerRawBatch} each)`,
+);
+console.log(
+  `  sample rows ${rowsStored}: ${Math.round(serverRate)} rows/s; sampled events ${eventsStored}: ${Math.round(eventsStored / elapsed)} events/s`,
+);
+console.log(
+  `  upload latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; insert ${((1000 * insertSeconds) / Math.max(1, batches)).toFixed(0)} ms per batch`,
+);
+console.log(
+  `  server CPU ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / elapsed).toFixed(0)}% of one core): ${Math.round(rowsStored / serverCpu)} sample rows per CPU-second, ${((1000 * serverCpu) / Math.max(1, uploads)).toFixed(2)} CPU-ms per upload`,
+);
 const baselines = [
   ['the sample rows', false],
   ['the sample rows and the uploads as received', true],
 ] as const;
 for (const [what, withUploads] of baseline ? baselines : []) {
   const raw = await rawInsert(withUploads);
-  console.log(`straight into chDB, ${what} (minimal script, same rows and batch sizes): ${Math.round(rowsStored / raw.elapsed)} sample rows/s in ${raw.elapsed.toFixed(1)} s; CPU ${raw.cpu.toFixed(1)} s: ${Math.round(rowsStored / raw.cpu)} rows per CPU-second`);
-  console.log(`  ratio server / raw insert: ${(serverRate / (rowsStored / raw.elapsed)).toFixed(2)}x wall-clock, ${(raw.cpu / serverCpu).toFixed(2)}x per CPU-second`);
-  console.log(`  with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s, raw ${raw.settledCpu.toFixed(1)} s; ratio ${(raw.settledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`);
+  console.log(
+    `straight into chDB, ${what} (minimal script, same rows and batch sizes): ${Math.round(rowsStored / raw.elapsed)} sample rows/s in ${raw.elapsed.toFixed(1)} s; CPU ${raw.cpu.toFixed(1)} s: ${Math.round(rowsStored / raw.cpu)} rows per CPU-second`,
+  );
+  console.log(
+    `  ratio server / raw insert: ${(serverRate / (rowsStored / raw.elapsed)).toFixed(2)}x wall-clock, ${(raw.cpu / serverCpu).toFixed(2)}x per CPU-second`,
+  );
+  console.log(
+    `  with the merges that follow the load (CPU until it stops rising): server ${serverSettledCpu.toFixed(1)} s, raw ${raw.settledCpu.toFixed(1)} s; ratio ${(raw.settledCpu / serverSettledCpu).toFixed(2)}x per CPU-second`,
+  );
 }
 
 /** A CPU-seconds counter once it has stopped rising (under 0.02 s in each of two seconds in a row; at most 120 s). */

@@ -38,7 +38,8 @@ let server: Awaited<ReturnType<typeof startServer>>;
 let loaded: Loaded;
 if (keptData !== undefined && existsSync(metaFile)) {
   loaded = JSON.parse(readFileSync(metaFile, 'utf8')) as Loaded;
-  if (loaded.nodes !== nodes || loaded.minutes !== minutes) throw new Error(`${dataDir} holds ${loaded.nodes} nodes × ${loaded.minutes} min; pass the same --nodes and --minutes`);
+  if (loaded.nodes !== nodes || loaded.minutes !== minutes)
+    throw new Error(`${dataDir} holds ${loaded.nodes} nodes × ${loaded.minutes} min; pass the same --nodes and --minutes`);
   console.log(`using ${dataDir}: ${loaded.nodes} nodes × ${loaded.minutes} min loaded before`);
 } else {
   mkdirSync(dataDir, { recursive: true });
@@ -48,7 +49,9 @@ if (keptData !== undefined && existsSync(metaFile)) {
 const { hourStart, totalEvents } = loaded;
 
 async function load(): Promise<Loaded> {
-  const payloads: SimProfile[][] = Array.from({ length: nodes }, (_, n) => Array.from({ length: PER_NODE }, (_, k) => agentProfile(corpus, `node-${n}`, 10, events, n * 100 + k + 1)));
+  const payloads: SimProfile[][] = Array.from({ length: nodes }, (_, n) =>
+    Array.from({ length: PER_NODE }, (_, k) => agentProfile(corpus, `node-${n}`, 10, events, n * 100 + k + 1)),
+  );
   const hourStart = Math.floor(Date.now() / 1000 / 3600) * 3600 - 2 * 3600;
   const profilesPerNode = (minutes * 60) / 10;
 
@@ -63,7 +66,10 @@ async function load(): Promise<Loaded> {
       const from = hourStart + i * 10;
       jobs.push(async () => {
         for (;;) {
-          const res = await fetch(`${server.url}/ingest?name=kiln-agent&format=pprof&from=${from}&until=${from + 10}`, { method: 'POST', body: p.gz });
+          const res = await fetch(`${server.url}/ingest?name=kiln-agent&format=pprof&from=${from}&until=${from + 10}`, {
+            method: 'POST',
+            body: p.gz,
+          });
           await res.arrayBuffer();
           if (res.status === 200) break;
           await new Promise((r) => setTimeout(r, 100));
@@ -73,16 +79,20 @@ async function load(): Promise<Loaded> {
     }
   }
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < jobs.length) await jobs[next++]!();
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
   console.log(`loaded ${jobs.length} profiles, ${totalEvents} samples, in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
   await server.stop();
   return { hourStart, totalEvents, nodes, minutes };
 }
 
 // Storage and the bare query, straight on the data directory (the server is stopped: one chDB per directory).
-const client = createClient({ connection: createChdbConnection({ path: dataDir }) as unknown as ClickHouseClientConfigOptions['connection'] });
+const client = createClient({
+  connection: createChdbConnection({ path: dataDir }) as unknown as ClickHouseClientConfigOptions['connection'],
+});
 await client.command({ query: 'OPTIMIZE TABLE kiln_samples FINAL' }); // a no-op on a store optimized before
 const [size] = await (
   await client.query({
@@ -115,8 +125,12 @@ const time = async (q: string): Promise<number[]> => {
   return ts;
 };
 const bareFlame = await time(`SELECT stack_hash, sum(value) FROM kiln_samples WHERE ${sel} GROUP BY stack_hash`);
-const bareDiff = await time(`SELECT stack_hash, sumIf(value, ${left}), sumIf(value, ${right}) FROM kiln_samples WHERE (${left}) OR (${right}) GROUP BY stack_hash`);
-const [cpuRows] = await (await client.query({ query: `SELECT count() AS n FROM kiln_samples WHERE ${sel}`, format: 'JSONEachRow' })).json<{ n: string }>();
+const bareDiff = await time(
+  `SELECT stack_hash, sumIf(value, ${left}), sumIf(value, ${right}) FROM kiln_samples WHERE (${left}) OR (${right}) GROUP BY stack_hash`,
+);
+const [cpuRows] = await (
+  await client.query({ query: `SELECT count() AS n FROM kiln_samples WHERE ${sel}`, format: 'JSONEachRow' })
+).json<{ n: string }>();
 await client.close();
 
 // The API on the same data.
@@ -136,15 +150,26 @@ const api = async (path: string, params: Record<string, string>): Promise<{ cold
 };
 const leftNodes = `node-(${Array.from({ length: half }, (_, i) => i).join('|')})`;
 const flame = await api('/api/v1/flamegraph', { query: 'cpu{}', from: String(from), until: String(until) });
-const diff = await api('/api/v1/diff', { left: `cpu{node=~"${leftNodes}"}`, right: `cpu{node!~"${leftNodes}"}`, from: String(from), until: String(until) });
+const diff = await api('/api/v1/diff', {
+  left: `cpu{node=~"${leftNodes}"}`,
+  right: `cpu{node!~"${leftNodes}"}`,
+  from: String(from),
+  until: String(until),
+});
 await server.stop();
 if (keptData === undefined) rmSync(dataDir, { recursive: true, force: true });
 
 const fmt = (ts: number[]) => `p50 ${quantile(ts, 0.5).toFixed(0)} ms, p95 ${quantile(ts, 0.95).toFixed(0)} ms`;
 console.log(`\nselection: ${Number(cpuRows!.n)} cpu sample rows = ${totalEvents} sampled events (${nodes} nodes, ${minutes} min)`);
 console.log(`bare GROUP BY stack (chDB, same rows):   ${fmt(bareFlame)}`);
-console.log(`GET /api/v1/flamegraph:                   ${fmt(flame.ts)} (first, cold catalog: ${flame.cold.toFixed(0)} ms); ratio p50 ${(quantile(flame.ts, 0.5) / quantile(bareFlame, 0.5)).toFixed(2)}x`);
+console.log(
+  `GET /api/v1/flamegraph:                   ${fmt(flame.ts)} (first, cold catalog: ${flame.cold.toFixed(0)} ms); ratio p50 ${(quantile(flame.ts, 0.5) / quantile(bareFlame, 0.5)).toFixed(2)}x`,
+);
 console.log(`bare two-sided GROUP BY (one scan):       ${fmt(bareDiff)}`);
-console.log(`GET /api/v1/diff:                         ${fmt(diff.ts)} (first: ${diff.cold.toFixed(0)} ms); ratio to bare diff p50 ${(quantile(diff.ts, 0.5) / quantile(bareDiff, 0.5)).toFixed(2)}x, to bare flame ${(quantile(diff.ts, 0.5) / quantile(bareFlame, 0.5)).toFixed(2)}x, to flame graph ${(quantile(diff.ts, 0.5) / quantile(flame.ts, 0.5)).toFixed(2)}x`);
-console.log(`kiln_samples after OPTIMIZE FINAL: ${rows} rows (cpu + samples types), ${bytes} bytes = ${(bytes / rows).toFixed(2)} bytes per stored sample row (${(bytes / (2 * totalEvents)).toFixed(3)} per sampled event and type)`);
+console.log(
+  `GET /api/v1/diff:                         ${fmt(diff.ts)} (first: ${diff.cold.toFixed(0)} ms); ratio to bare diff p50 ${(quantile(diff.ts, 0.5) / quantile(bareDiff, 0.5)).toFixed(2)}x, to bare flame ${(quantile(diff.ts, 0.5) / quantile(bareFlame, 0.5)).toFixed(2)}x, to flame graph ${(quantile(diff.ts, 0.5) / quantile(flame.ts, 0.5)).toFixed(2)}x`,
+);
+console.log(
+  `kiln_samples after OPTIMIZE FINAL: ${rows} rows (cpu + samples types), ${bytes} bytes = ${(bytes / rows).toFixed(2)} bytes per stored sample row (${(bytes / (2 * totalEvents)).toFixed(3)} per sampled event and type)`,
+);
 console.log(`beside it: kiln_stacks ${extra!.stacks} bytes, kiln_profiles (raw uploads) ${extra!.profiles} bytes`);

@@ -97,7 +97,10 @@ export function agentProfile(c: Corpus, node: string, procs: number, events: num
     tsv.push([p, s, n]);
   }
   const profile = new Profile({
-    sampleType: [new ValueType({ type: st.dedup('cpu'), unit: st.dedup('nanoseconds') }), new ValueType({ type: st.dedup('samples'), unit: st.dedup('count') })],
+    sampleType: [
+      new ValueType({ type: st.dedup('cpu'), unit: st.dedup('nanoseconds') }),
+      new ValueType({ type: st.dedup('samples'), unit: st.dedup('count') }),
+    ],
     periodType: new ValueType({ type: st.dedup('cpu'), unit: st.dedup('nanoseconds') }),
     period: PERIOD,
     sample: samples,

@@ -137,7 +137,9 @@ async function addressSets(pid: number, bin: string, n: number, seed: number): P
 function llvmRun(bin: string, lists: bigint[][]): Promise<{ seconds: number; blocks: string[][] }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn('llvm-symbolizer', ['--obj', bin, '--functions=linkage', '--inlines', '--demangle'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn('llvm-symbolizer', ['--obj', bin, '--functions=linkage', '--inlines', '--demangle'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const chunks: Buffer[] = [];
     p.stdout.on('data', (d: Buffer) => chunks.push(d));
     p.on('error', reject);
@@ -151,7 +153,12 @@ function llvmRun(bin: string, lists: bigint[][]): Promise<{ seconds: number; blo
         .map((b) => b.split('\n').filter((_, i) => i % 2 === 0));
       resolve({ seconds, blocks });
     });
-    p.stdin.end(lists.flat().map((a) => '0x' + a.toString(16)).join('\n') + '\n');
+    p.stdin.end(
+      lists
+        .flat()
+        .map((a) => '0x' + a.toString(16))
+        .join('\n') + '\n',
+    );
   });
 }
 
@@ -170,7 +177,8 @@ async function benchTarget(target: string, pid: number, bin: string, o: Options)
   const timeOurs = (sym: Symbolizer, set: AddressSet) => {
     const t0 = performance.now();
     const frames = [];
-    for (let i = 0; i < set.runtime.length; i += o.batch) frames.push(...sym.symbolizeUser(pid, set.runtime.slice(i, i + o.batch), undefined, false));
+    for (let i = 0; i < set.runtime.length; i += o.batch)
+      frames.push(...sym.symbolizeUser(pid, set.runtime.slice(i, i + o.batch), undefined, false));
     return { seconds: (performance.now() - t0) / 1000, frames };
   };
   const sym = new Symbolizer();
@@ -202,7 +210,8 @@ async function benchTarget(target: string, pid: number, bin: string, o: Options)
     const theirs = lA.blocks[i] ?? [];
     agreement.compared++;
     if (ours.length === theirs.length && ours.every((n, k) => sameSymbol(n, theirs[k]!))) agreement.agreed++;
-    else if (agreement.examples.length < 5) agreement.examples.push(`0x${a.file[i]!.toString(16)}: ours [${ours.join(' ← ')}] llvm [${theirs.join(' ← ')}]`);
+    else if (agreement.examples.length < 5)
+      agreement.examples.push(`0x${a.file[i]!.toString(16)}: ours [${ours.join(' ← ')}] llvm [${theirs.join(' ← ')}]`);
   });
   const rate = (n: number, s: number) => n / s;
   return {
@@ -240,7 +249,8 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(results, null, 2) + '\n');
       return;
     }
-    const k = (x: number) => (!Number.isFinite(x) ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k/s` : `${x.toFixed(0)}/s`);
+    const k = (x: number) =>
+      !Number.isFinite(x) ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k/s` : `${x.toFixed(0)}/s`;
     const lines = [
       '| target | addresses (distinct) | ours cold | ours warm | ours warm ELF, new addresses | llvm-symbolizer cold | llvm-symbolizer warm | llvm-symbolizer warm, new addresses | names agree with llvm-symbolizer |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -258,6 +268,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -51,7 +51,11 @@ export interface KilnProcess {
  * Runs `kiln <args>` as a child process, capturing its output. KILN_NODE_ARGS (e.g. `--cpu-prof
  * --cpu-prof-dir=/tmp/p`) are passed to its node, to profile what a benchmark starts.
  */
-export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')): KilnProcess {
+export function runKiln(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+): KilnProcess {
   const proc = spawn(process.execPath, [...nodeArgs, kilnBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
@@ -105,7 +109,9 @@ export interface KilnServer extends KilnProcess {
 }
 
 /** Starts `kiln server` on a free port with its own data directory and waits for /readyz. */
-export async function startServer(opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<KilnServer> {
+export async function startServer(
+  opts: { dataDir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<KilnServer> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? tempDir('kiln-data-');
   const kiln = runKiln(['server', '--port', String(port), '--data', dataDir, ...(opts.args ?? [])], opts.env);

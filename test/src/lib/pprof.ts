@@ -255,7 +255,17 @@ export interface TopReport {
 }
 
 const UNIT_NS: Record<string, number> = {
-  ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, min: 60e9, mins: 60e9, hr: 3600e9, hrs: 3600e9, day: 86400e9, days: 86400e9,
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  min: 60e9,
+  mins: 60e9,
+  hr: 3600e9,
+  hrs: 3600e9,
+  day: 86400e9,
+  days: 86400e9,
 };
 
 /** Parses a `go tool pprof -top` value such as `4.50s`, `120ms`, `1.20mins` or `837`; time units become nanoseconds. */
@@ -298,10 +308,14 @@ export function parsePprofTop(text: string): TopReport {
  * (e.g. `-sample_index=cpu`, `-tagfocus=pid=123`, `-show_from=...`) go in `args`.
  */
 export async function goPprofTop(file: string, args: string[] = []): Promise<TopReport> {
-  const { stdout } = await execFileP('go', ['tool', 'pprof', '-top', '-nodecount=200', '-nodefraction=0', '-edgefraction=0', '-symbolize=none', ...args, file], {
-    maxBuffer: 64 << 20,
-    env: { ...process.env, PPROF_TMPDIR: process.env.PPROF_TMPDIR ?? '/tmp' },
-  });
+  const { stdout } = await execFileP(
+    'go',
+    ['tool', 'pprof', '-top', '-nodecount=200', '-nodefraction=0', '-edgefraction=0', '-symbolize=none', ...args, file],
+    {
+      maxBuffer: 64 << 20,
+      env: { ...process.env, PPROF_TMPDIR: process.env.PPROF_TMPDIR ?? '/tmp' },
+    },
+  );
   return parsePprofTop(stdout);
 }
 
@@ -332,7 +346,9 @@ export async function loadSegments(elf: string): Promise<LoadSegment[]> {
   const { stdout } = await execFileP('readelf', ['-lW', elf]);
   const segs: LoadSegment[] = [];
   for (const line of stdout.split('\n')) {
-    const m = /^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(.+?)\s+0x[0-9a-f]+\s*$/i.exec(line);
+    const m = /^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(.+?)\s+0x[0-9a-f]+\s*$/i.exec(
+      line,
+    );
     if (m) segs.push({ offset: BigInt(m[1]!), vaddr: BigInt(m[2]!), filesz: BigInt(m[3]!), memsz: BigInt(m[4]!), flags: m[5]!.trim() });
   }
   if (segs.length === 0) throw new Error(`no PT_LOAD segments in ${elf}`);
@@ -347,7 +363,10 @@ export async function loadSegments(elf: string): Promise<LoadSegment[]> {
 export function fileAddress(address: bigint, mapping: PMapping, segs: LoadSegment[]): bigint {
   const fileOffset = address - mapping.start + mapping.offset;
   const seg = segs.find((s) => fileOffset >= s.offset && fileOffset < s.offset + s.filesz);
-  if (!seg) throw new Error(`address 0x${address.toString(16)} (file offset 0x${fileOffset.toString(16)}) is in no PT_LOAD segment of ${mapping.file}`);
+  if (!seg)
+    throw new Error(
+      `address 0x${address.toString(16)} (file offset 0x${fileOffset.toString(16)}) is in no PT_LOAD segment of ${mapping.file}`,
+    );
   return fileOffset - seg.offset + seg.vaddr;
 }
 
@@ -378,7 +397,9 @@ export async function addr2line(bin: string, addrs: bigint[]): Promise<GroundTru
   const out: GroundTruthFrame[][] = [];
   for (let i = 0; i < addrs.length; i += 500) {
     const chunk = addrs.slice(i, i + 500);
-    const { stdout } = await execFileP('addr2line', ['-a', '-f', '-C', '-i', '-e', bin, ...chunk.map((a) => '0x' + a.toString(16))], { maxBuffer: 64 << 20 });
+    const { stdout } = await execFileP('addr2line', ['-a', '-f', '-C', '-i', '-e', bin, ...chunk.map((a) => '0x' + a.toString(16))], {
+      maxBuffer: 64 << 20,
+    });
     const lines = stdout.split('\n');
     let cur: GroundTruthFrame[] | undefined;
     for (let j = 0; j < lines.length; j++) {
@@ -400,9 +421,13 @@ export async function addr2line(bin: string, addrs: bigint[]): Promise<GroundTru
 
 /** `llvm-symbolizer --obj BIN` for the same addresses, same shape as addr2line(). */
 export async function llvmSymbolizer(bin: string, addrs: bigint[]): Promise<GroundTruthFrame[][]> {
-  const { stdout } = await execFileP('llvm-symbolizer', ['--obj', bin, '--functions=linkage', '--demangle', '--inlines', ...addrs.map((a) => '0x' + a.toString(16))], {
-    maxBuffer: 64 << 20,
-  });
+  const { stdout } = await execFileP(
+    'llvm-symbolizer',
+    ['--obj', bin, '--functions=linkage', '--demangle', '--inlines', ...addrs.map((a) => '0x' + a.toString(16))],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
   // One block per address, blocks separated by an empty line; pairs of (name, file:line:col).
   const blocks = stdout.replace(/\n+$/, '').split(/\n\n/);
   return blocks.map((b) => {
@@ -418,7 +443,11 @@ export async function llvmSymbolizer(bin: string, addrs: bigint[]): Promise<Grou
 
 /** Whether our name for a frame is the ground truth's. Whitespace-insensitive; otherwise exact. */
 export function sameSymbol(ours: string, truth: string): boolean {
-  const norm = (s: string) => s.replace(/\s+/g, ' ').replace(/ ?([<>(),&*]) ?/g, '$1').trim();
+  const norm = (s: string) =>
+    s
+      .replace(/\s+/g, ' ')
+      .replace(/ ?([<>(),&*]) ?/g, '$1')
+      .trim();
   return norm(ours) === norm(truth);
 }
 
@@ -473,9 +502,13 @@ export async function checkSymbols(profile: DecodedProfile, bin: string, opts: S
       queries.push({ loc, role, addr: lookupAddress(fileAddress(loc.address, loc.mapping!, segs), role) });
     }
   }
-  const truth = await addr2line(bin, queries.map((q) => q.addr));
+  const truth = await addr2line(
+    bin,
+    queries.map((q) => q.addr),
+  );
   const disagreeing: number[] = [];
-  const chainEq = (ours: PLine[], t: GroundTruthFrame[]) => ours.length === t.length && ours.every((l, i) => sameSymbol(l.name, t[i]!.name));
+  const chainEq = (ours: PLine[], t: GroundTruthFrame[]) =>
+    ours.length === t.length && ours.every((l, i) => sameSymbol(l.name, t[i]!.name));
   queries.forEach((q, i) => {
     result.checked++;
     if (chainEq(q.loc.lines, truth[i]!)) result.agreed++;
@@ -486,7 +519,10 @@ export async function checkSymbols(profile: DecodedProfile, bin: string, opts: S
     // address in a `.cold` part it names later addresses of the hot part `main.cold`
     // too. Ask it again, one process per address, before calling it a mismatch.
     const single = await Promise.all(disagreeing.map(async (i) => (await addr2line(bin, [queries[i]!.addr]))[0]!));
-    const llvm = await llvmSymbolizer(bin, disagreeing.map((i) => queries[i]!.addr));
+    const llvm = await llvmSymbolizer(
+      bin,
+      disagreeing.map((i) => queries[i]!.addr),
+    );
     disagreeing.forEach((qi, k) => {
       const q = queries[qi]!;
       if (chainEq(q.loc.lines, single[k]!) || (llvm[k] && chainEq(q.loc.lines, llvm[k]))) {

@@ -35,8 +35,17 @@ export interface Answer<T = unknown> {
   body: T;
 }
 
-export async function ingest(base: string, p: IngestParams, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Answer<{ id?: string; samples?: number; error?: string }>> {
-  const res = await fetch(ingestUrl(base, p), { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', ...headers } });
+export async function ingest(
+  base: string,
+  p: IngestParams,
+  body: Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<Answer<{ id?: string; samples?: number; error?: string }>> {
+  const res = await fetch(ingestUrl(base, p), {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+  });
   const text = await res.text();
   let json: { id?: string; samples?: number; error?: string };
   try {
@@ -61,7 +70,11 @@ export async function getJson<T>(base: string, path: string, params: Record<stri
   return { status: res.status, headers: res.headers, body };
 }
 
-export async function getBytes(base: string, path: string, params: Record<string, string | number | undefined> = {}): Promise<{ status: number; bytes: Buffer; headers: Headers }> {
+export async function getBytes(
+  base: string,
+  path: string,
+  params: Record<string, string | number | undefined> = {},
+): Promise<{ status: number; bytes: Buffer; headers: Headers }> {
   const u = new URL(path, base);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
   const res = await fetch(u);
@@ -109,7 +122,9 @@ export function flameNodes(fb: FlamebearerJson): FlameNode[] {
       }
       const name = fb.flamebearer.names[level[i + step - 1]!]!;
       // The parent is the node of the level above whose range holds this one.
-      const parent = prevLevel.find((p) => (total > 0 ? x >= p.x && x + total <= p.x + p.total : rx >= p.rx && rx + rTotal <= p.rx + p.rTotal));
+      const parent = prevLevel.find((p) =>
+        total > 0 ? x >= p.x && x + total <= p.x + p.total : rx >= p.rx && rx + rTotal <= p.rx + p.rTotal,
+      );
       const path = depth === 0 ? [] : [...(parent?.path ?? []), name];
       const node = { name, depth, x, total, self, rx, rTotal, rSelf, path };
       cur.push(node);
@@ -178,7 +193,11 @@ export function functionTable(
 }
 
 /** A pprof profile with the given sample types and samples (one location per function). */
-export function makePprof(types: [string, string][], samples: SyntheticSample[], opts: { timeMs?: number; durationMs?: number } = {}): Profile {
+export function makePprof(
+  types: [string, string][],
+  samples: SyntheticSample[],
+  opts: { timeMs?: number; durationMs?: number } = {},
+): Profile {
   const st = new StringTable();
   const { loc, functions, locations } = functionTable(st, { filename: 'synthetic.c', line: 1 });
   const sample = samples.map(
@@ -217,8 +236,10 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
-

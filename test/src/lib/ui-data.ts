@@ -4,12 +4,28 @@ import { freePort, runKiln, waitForOk } from './kiln.js';
 import { buildWorkloads, startWorkload } from './workloads.js';
 
 /** Pushes folded stacks (`a;b;c 100` lines) as `name` (`APP{k=v,...}`) for [fromS, untilS]. */
-export async function ingestFolded(serverUrl: string, name: string, lines: readonly string[], fromS: number, untilS: number): Promise<void> {
-  const q = new URLSearchParams({ name, from: String(fromS), until: String(untilS), format: 'folded', sampleRate: '100', spyName: 'kiln-test' });
-  const res = await fetch(`${serverUrl}/ingest?${q.toString()}`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'text/plain' } });
+export async function ingestFolded(
+  serverUrl: string,
+  name: string,
+  lines: readonly string[],
+  fromS: number,
+  untilS: number,
+): Promise<void> {
+  const q = new URLSearchParams({
+    name,
+    from: String(fromS),
+    until: String(untilS),
+    format: 'folded',
+    sampleRate: '100',
+    spyName: 'kiln-test',
+  });
+  const res = await fetch(`${serverUrl}/ingest?${q.toString()}`, {
+    method: 'POST',
+    body: lines.join('\n') + '\n',
+    headers: { 'content-type': 'text/plain' },
+  });
   if (!res.ok) throw new Error(`POST /ingest ${name}: ${res.status} ${await res.text()}`);
 }
-
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
@@ -52,7 +68,9 @@ export async function seedExploreData(serverUrl: string): Promise<void> {
   // Thousands of label values elsewhere: the pickers must stay usable.
   const noisy = Array.from({ length: 3000 }, (_, i) => `noise-${String(i).padStart(4, '0')}`);
   for (let i = 0; i < noisy.length; i += 500) {
-    await Promise.all(noisy.slice(i, i + 500).map((pod) => ingestFolded(serverUrl, `noise{pod=${pod}}`, ['main;idle 1'], nowS() - 120, nowS() - 110)));
+    await Promise.all(
+      noisy.slice(i, i + 500).map((pod) => ingestFolded(serverUrl, `noise{pod=${pod}}`, ['main;idle 1'], nowS() - 120, nowS() - 110)),
+    );
   }
 }
 
@@ -83,7 +101,9 @@ export async function seedCompareData(serverUrl: string): Promise<void> {
   try {
     await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
     for (const version of [COMPARE.left, COMPARE.right]) {
-      const run = await startWorkload(`${version}/checkout`, ['10', '2'], { env: { OTEL_RESOURCE_ATTRIBUTES: `service.version=${version}` } });
+      const run = await startWorkload(`${version}/checkout`, ['10', '2'], {
+        env: { OTEL_RESOURCE_ATTRIBUTES: `service.version=${version}` },
+      });
       const code = await run.exited;
       if (code !== 0) throw new Error(`checkout ${version} exited with ${code}`);
     }

@@ -23,23 +23,26 @@ export interface CanvasStats {
 
 /** Pixel statistics of the first canvas inside `graph` (a [data-testid=flamegraph]-like element). */
 export async function canvasStats(graph: Locator): Promise<CanvasStats> {
-  return graph.locator('canvas').first().evaluate((el: unknown) => {
-    const c = el as CanvasLike;
-    const ctx = c.getContext('2d');
-    if (!ctx) throw new Error('no 2d context');
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
-    let drawn = 0;
-    const colours = new Set<number>();
-    for (let i = 0; i < data.length; i += 4) {
-      const r = data[i]!;
-      const g = data[i + 1]!;
-      const b = data[i + 2]!;
-      if (r > 250 && g > 250 && b > 250) continue;
-      drawn++;
-      colours.add(((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4));
-    }
-    return { width: c.width, height: c.height, drawn, colours: colours.size };
-  });
+  return graph
+    .locator('canvas')
+    .first()
+    .evaluate((el: unknown) => {
+      const c = el as CanvasLike;
+      const ctx = c.getContext('2d');
+      if (!ctx) throw new Error('no 2d context');
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      let drawn = 0;
+      const colours = new Set<number>();
+      for (let i = 0; i < data.length; i += 4) {
+        const r = data[i]!;
+        const g = data[i + 1]!;
+        const b = data[i + 2]!;
+        if (r > 250 && g > 250 && b > 250) continue;
+        drawn++;
+        colours.add(((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4));
+      }
+      return { width: c.width, height: c.height, drawn, colours: colours.size };
+    });
 }
 
 export interface FrameBox {
@@ -52,24 +55,30 @@ export interface FrameBox {
 
 /** Page-coordinates box of the widest drawn frame whose name contains `name`, or null. */
 export async function locateFrame(graph: Locator, name: string): Promise<FrameBox | null> {
-  return graph.locator('.scroller').first().evaluate((el: unknown, n: string) => {
-    const f = (el as { kilnLocate?: (name: string) => FrameBox | null }).kilnLocate;
-    return f ? f(n) : null;
-  }, name);
+  return graph
+    .locator('.scroller')
+    .first()
+    .evaluate((el: unknown, n: string) => {
+      const f = (el as { kilnLocate?: (name: string) => FrameBox | null }).kilnLocate;
+      return f ? f(n) : null;
+    }, name);
 }
 
 /** RGB of the canvas pixel at page coordinates (x, y). */
 export async function pixelAt(graph: Locator, x: number, y: number): Promise<[number, number, number]> {
-  return graph.locator('canvas').first().evaluate(
-    (el: unknown, p: { x: number; y: number }) => {
-      const c = el as CanvasLike;
-      const b = c.getBoundingClientRect();
-      const sx = c.width / b.width;
-      const d = c.getContext('2d')!.getImageData(Math.round((p.x - b.left) * sx), Math.round((p.y - b.top) * sx), 1, 1).data;
-      return [d[0]!, d[1]!, d[2]!] as [number, number, number];
-    },
-    { x, y },
-  );
+  return graph
+    .locator('canvas')
+    .first()
+    .evaluate(
+      (el: unknown, p: { x: number; y: number }) => {
+        const c = el as CanvasLike;
+        const b = c.getBoundingClientRect();
+        const sx = c.width / b.width;
+        const d = c.getContext('2d')!.getImageData(Math.round((p.x - b.left) * sx), Math.round((p.y - b.top) * sx), 1, 1).data;
+        return [d[0]!, d[1]!, d[2]!] as [number, number, number];
+      },
+      { x, y },
+    );
 }
 
 /** Moves the mouse over the middle of a frame and returns the tooltip's text. */

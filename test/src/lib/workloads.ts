@@ -59,7 +59,10 @@ export async function startWorkload(name: string, args: string[] = [], opts: Sta
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
   const pid = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} printed no pid within ${opts.timeoutMs ?? 10_000} ms: ${out}`)), opts.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} printed no pid within ${opts.timeoutMs ?? 10_000} ms: ${out}`)),
+      opts.timeoutMs ?? 10_000,
+    );
     proc.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -93,7 +96,13 @@ export async function startWorkload(name: string, args: string[] = [], opts: Sta
 export async function startNodeWorkload(seconds: number, opts: Omit<StartOptions, 'command'> = {}): Promise<Workload> {
   const w = await startWorkload('node_workload', [], {
     ...opts,
-    command: [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(workloadsDir, 'node_workload.js'), String(seconds)],
+    command: [
+      process.execPath,
+      '--perf-basic-prof',
+      '--interpreted-frames-native-stack',
+      join(workloadsDir, 'node_workload.js'),
+      String(seconds),
+    ],
   });
   return {
     ...w,

@@ -3,9 +3,9 @@
 import { ApiError, describeError } from './api';
 
 export interface LoadError {
-	message: string;
-	/** HTTP status when the server answered; undefined when it could not be reached. */
-	status: number | undefined;
+  message: string;
+  /** HTTP status when the server answered; undefined when it could not be reached. */
+  status: number | undefined;
 }
 
 /**
@@ -19,49 +19,49 @@ export interface LoadError {
  * keep showing it); an error clears `value`.
  */
 export class Loader<T> {
-	#value = $state.raw<T | undefined>(undefined);
-	#error = $state.raw<LoadError | undefined>(undefined);
-	#loading = $state(false);
+  #value = $state.raw<T | undefined>(undefined);
+  #error = $state.raw<LoadError | undefined>(undefined);
+  #loading = $state(false);
 
-	get value(): T | undefined {
-		return this.#value;
-	}
+  get value(): T | undefined {
+    return this.#value;
+  }
 
-	get error(): LoadError | undefined {
-		return this.#error;
-	}
+  get error(): LoadError | undefined {
+    return this.#error;
+  }
 
-	get loading(): boolean {
-		return this.#loading;
-	}
+  get loading(): boolean {
+    return this.#loading;
+  }
 
-	/** Starts `request`; returns the function that aborts it. A request aborted by then changes nothing. */
-	load(request: (signal: AbortSignal) => Promise<T>): () => void {
-		const controller = new AbortController();
-		const signal = controller.signal;
-		this.#loading = true;
-		this.#error = undefined;
-		request(signal).then(
-			(value) => {
-				if (signal.aborted) return;
-				this.#value = value;
-				this.#loading = false;
-			},
-			(err: unknown) => {
-				if (signal.aborted) return;
-				// An ApiError means the server answered (with an error); anything else never got an answer.
-				this.#error = { message: describeError(err), status: err instanceof ApiError ? err.status : undefined };
-				this.#value = undefined;
-				this.#loading = false;
-			}
-		);
-		return () => controller.abort();
-	}
+  /** Starts `request`; returns the function that aborts it. A request aborted by then changes nothing. */
+  load(request: (signal: AbortSignal) => Promise<T>): () => void {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    this.#loading = true;
+    this.#error = undefined;
+    request(signal).then(
+      (value) => {
+        if (signal.aborted) return;
+        this.#value = value;
+        this.#loading = false;
+      },
+      (err: unknown) => {
+        if (signal.aborted) return;
+        // An ApiError means the server answered (with an error); anything else never got an answer.
+        this.#error = { message: describeError(err), status: err instanceof ApiError ? err.status : undefined };
+        this.#value = undefined;
+        this.#loading = false;
+      },
+    );
+    return () => controller.abort();
+  }
 
-	/** Forgets the last answer (its inputs are gone; a request still running was aborted by its effect). */
-	reset(): void {
-		this.#value = undefined;
-		this.#error = undefined;
-		this.#loading = false;
-	}
+  /** Forgets the last answer (its inputs are gone; a request still running was aborted by its effect). */
+  reset(): void {
+    this.#value = undefined;
+    this.#error = undefined;
+    this.#loading = false;
+  }
 }

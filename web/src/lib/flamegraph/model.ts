@@ -4,33 +4,33 @@
 import { frameInfo, parseFrame } from './frames';
 import { computeStarts, diffWeights } from './layout';
 import {
-	DIFF_DIM_OFFSET,
-	DIFF_MERGED,
-	DIFF_NEW,
-	DIFF_REMOVED,
-	DIM_OFFSET,
-	SINGLE_MERGED,
-	diffNodeBuckets,
-	diffPalette,
-	frameBucket,
-	singlePalette,
-	type DiffMode,
-	type Palette
+  DIFF_DIM_OFFSET,
+  DIFF_MERGED,
+  DIFF_NEW,
+  DIFF_REMOVED,
+  DIM_OFFSET,
+  SINGLE_MERGED,
+  diffNodeBuckets,
+  diffPalette,
+  frameBucket,
+  singlePalette,
+  type DiffMode,
+  type Palette,
 } from './palette';
 import type { FlameTree } from './tree';
 
 export interface FlameModel {
-	readonly tree: FlameTree;
-	/** Layout weight and start of every node. */
-	readonly weight: Float64Array;
-	readonly start: Float64Array;
-	readonly palette: Palette;
-	/** Added to a bucket for frames dimmed by a search. */
-	readonly dimOffset: number;
-	readonly mergedBucket: number;
-	bucketOf(node: number): number;
-	/** Text drawn on a frame (function name without location, with a new/removed mark in diffs). */
-	labelOf(node: number): string;
+  readonly tree: FlameTree;
+  /** Layout weight and start of every node. */
+  readonly weight: Float64Array;
+  readonly start: Float64Array;
+  readonly palette: Palette;
+  /** Added to a bucket for frames dimmed by a search. */
+  readonly dimOffset: number;
+  readonly mergedBucket: number;
+  bucketOf(node: number): number;
+  /** Text drawn on a frame (function name without location, with a new/removed mark in diffs). */
+  labelOf(node: number): string;
 }
 
 let single: Palette | undefined;
@@ -38,56 +38,56 @@ let diff: Palette | undefined;
 
 /** Model of a single flame graph (colour by kind and package). */
 export function singleModel(tree: FlameTree): FlameModel {
-	single ??= singlePalette();
-	const weight = tree.total;
-	const start = computeStarts(tree, weight);
-	const byName = new Int16Array(tree.names.length).fill(-1);
-	const labels = new Array<string | undefined>(tree.names.length);
-	return {
-		tree,
-		weight,
-		start,
-		palette: single,
-		dimOffset: DIM_OFFSET,
-		mergedBucket: SINGLE_MERGED,
-		bucketOf(node) {
-			const n = tree.name[node]!;
-			let b = byName[n]!;
-			if (b < 0) {
-				b = frameBucket(frameInfo(tree, n));
-				byName[n] = b;
-			}
-			return b;
-		},
-		labelOf(node) {
-			const n = tree.name[node]!;
-			return (labels[n] ??= parseFrame(tree.names[n]!).fn);
-		}
-	};
+  single ??= singlePalette();
+  const weight = tree.total;
+  const start = computeStarts(tree, weight);
+  const byName = new Int16Array(tree.names.length).fill(-1);
+  const labels = new Array<string | undefined>(tree.names.length);
+  return {
+    tree,
+    weight,
+    start,
+    palette: single,
+    dimOffset: DIM_OFFSET,
+    mergedBucket: SINGLE_MERGED,
+    bucketOf(node) {
+      const n = tree.name[node]!;
+      let b = byName[n]!;
+      if (b < 0) {
+        b = frameBucket(frameInfo(tree, n));
+        byName[n] = b;
+      }
+      return b;
+    },
+    labelOf(node) {
+      const n = tree.name[node]!;
+      return (labels[n] ??= parseFrame(tree.names[n]!).fn);
+    },
+  };
 }
 
 export type DiffSide = 'both' | 'left' | 'right';
 
 /** Model of a differential flame graph: `both` is the overlay, `left`/`right` the halves of a split view. */
 export function diffModel(tree: FlameTree, mode: DiffMode, side: DiffSide = 'both'): FlameModel {
-	diff ??= diffPalette();
-	const weight = diffWeights(tree, mode, side);
-	const start = computeStarts(tree, weight);
-	const buckets = diffNodeBuckets(tree, mode);
-	const labels = new Array<string | undefined>(tree.names.length);
-	return {
-		tree,
-		weight,
-		start,
-		palette: diff,
-		dimOffset: DIFF_DIM_OFFSET,
-		mergedBucket: DIFF_MERGED,
-		bucketOf: (node) => buckets[node]!,
-		labelOf(node) {
-			const n = tree.name[node]!;
-			const label = (labels[n] ??= parseFrame(tree.names[n]!).fn);
-			const b = buckets[node];
-			return b === DIFF_NEW ? `+ ${label}` : b === DIFF_REMOVED ? `− ${label}` : label;
-		}
-	};
+  diff ??= diffPalette();
+  const weight = diffWeights(tree, mode, side);
+  const start = computeStarts(tree, weight);
+  const buckets = diffNodeBuckets(tree, mode);
+  const labels = new Array<string | undefined>(tree.names.length);
+  return {
+    tree,
+    weight,
+    start,
+    palette: diff,
+    dimOffset: DIFF_DIM_OFFSET,
+    mergedBucket: DIFF_MERGED,
+    bucketOf: (node) => buckets[node]!,
+    labelOf(node) {
+      const n = tree.name[node]!;
+      const label = (labels[n] ??= parseFrame(tree.names[n]!).fn);
+      const b = buckets[node];
+      return b === DIFF_NEW ? `+ ${label}` : b === DIFF_REMOVED ? `− ${label}` : label;
+    },
+  };
 }
