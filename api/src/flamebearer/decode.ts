@@ -92,7 +92,7 @@ export function decodeFlamebearer(profile: FlamebearerProfile): FlameTree {
 }
 
 /** Every node in level order (the synthetic root first, if any): absolute x (in combined ticks), width and values. */
-interface LevelOrder {
+interface LevelOrder extends ValueColumns {
   count: number;
   depthCount: number;
   /** Nodes added before the first level (1 with a synthetic root). */
@@ -103,12 +103,6 @@ interface LevelOrder {
   w: Float64Array;
   depth: Int32Array;
   name: Int32Array;
-  total: Float64Array;
-  self: Float64Array;
-  leftTotal: Float64Array;
-  leftSelf: Float64Array;
-  rightTotal: Float64Array;
-  rightSelf: Float64Array;
 }
 
 /** Phase 1: positions and values of every node, in level order. */
@@ -127,12 +121,7 @@ function levelPositions(fb: Flamebearer, format: FlameFormat): LevelOrder {
     w: new Float64Array(count),
     depth: new Int32Array(count),
     name: new Int32Array(count),
-    total: new Float64Array(count),
-    self: new Float64Array(count),
-    leftTotal: dbl ? new Float64Array(count) : EMPTY,
-    leftSelf: dbl ? new Float64Array(count) : EMPTY,
-    rightTotal: dbl ? new Float64Array(count) : EMPTY,
-    rightSelf: dbl ? new Float64Array(count) : EMPTY,
+    ...valueColumns(count, format),
   };
   let k = shift;
   for (let d = 0; d < levels.length; d++) {
@@ -301,11 +290,8 @@ function renumber(pos: LevelOrder, parent: Int32Array, order: Int32Array, format
 }
 
 /** The per-node columns of a {@link FlameTree}. */
-export interface TreeColumns {
-  parent: Int32Array;
-  depth: Int32Array;
-  name: Int32Array;
-  end: Int32Array;
+/** Inclusive and exclusive values per node; the per-side ones are empty for `single`. */
+interface ValueColumns {
   total: Float64Array;
   self: Float64Array;
   leftTotal: Float64Array;
@@ -314,20 +300,33 @@ export interface TreeColumns {
   rightSelf: Float64Array;
 }
 
-/** Zeroed columns for `count` nodes (the left/right ones empty for `single`). */
-export function treeColumns(count: number, format: FlameFormat): TreeColumns {
+function valueColumns(count: number, format: FlameFormat): ValueColumns {
   const dbl = format === 'double';
   return {
-    parent: new Int32Array(count),
-    depth: new Int32Array(count),
-    name: new Int32Array(count),
-    end: new Int32Array(count),
     total: new Float64Array(count),
     self: new Float64Array(count),
     leftTotal: dbl ? new Float64Array(count) : EMPTY,
     leftSelf: dbl ? new Float64Array(count) : EMPTY,
     rightTotal: dbl ? new Float64Array(count) : EMPTY,
     rightSelf: dbl ? new Float64Array(count) : EMPTY,
+  };
+}
+
+export interface TreeColumns extends ValueColumns {
+  parent: Int32Array;
+  depth: Int32Array;
+  name: Int32Array;
+  end: Int32Array;
+}
+
+/** Zeroed columns for `count` nodes (the left/right ones empty for `single`). */
+export function treeColumns(count: number, format: FlameFormat): TreeColumns {
+  return {
+    parent: new Int32Array(count),
+    depth: new Int32Array(count),
+    name: new Int32Array(count),
+    end: new Int32Array(count),
+    ...valueColumns(count, format),
   };
 }
 

@@ -4,7 +4,6 @@ import {
   DEFAULT_MAX_NODES,
   DiffQuery,
   DiffResponse,
-  ErrorBody,
   FlamegraphQuery,
   FlamegraphResponse,
   SelectionQuery,
@@ -13,21 +12,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../http/http-error.js';
 import { buildPprof, encodePprofGzip } from '../query/pprof-export.js';
 import { parseRange, type TimeRange } from '../query/time.js';
-import { selection, type QueryContext } from './query.js';
-
-const errors = { 400: ErrorBody, 404: ErrorBody };
+import { querySchema, selection, type QueryContext } from './query.js';
 
 export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/flamegraph',
-    {
-      schema: {
-        summary: 'Merged flame graph of a selection',
-        tags: ['query'],
-        querystring: FlamegraphQuery,
-        response: { 200: FlamegraphResponse, ...errors },
-      },
-    },
+    { schema: querySchema('Merged flame graph of a selection', FlamegraphQuery, FlamegraphResponse) },
     async (request) => {
       const q = request.query;
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
@@ -45,14 +35,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
 
   app.get(
     '/api/v1/diff',
-    {
-      schema: {
-        summary: 'Differential flame graph of two selections, computed in one scan',
-        tags: ['query'],
-        querystring: DiffQuery,
-        response: { 200: DiffResponse, ...errors },
-      },
-    },
+    { schema: querySchema('Differential flame graph of two selections, computed in one scan', DiffQuery, DiffResponse) },
     async (request) => {
       const q = request.query;
       const now = Date.now();
@@ -82,11 +65,8 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
     '/api/v1/pprof',
     {
       schema: {
-        summary: 'A selection as a gzipped pprof profile (go tool pprof reads it)',
-        tags: ['query'],
-        querystring: SelectionQuery,
+        ...querySchema('A selection as a gzipped pprof profile (go tool pprof reads it)', SelectionQuery, BinaryBody),
         produces: ['application/octet-stream'],
-        response: { 200: BinaryBody, ...errors },
       },
     },
     async (request, reply) => {

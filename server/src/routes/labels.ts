@@ -1,6 +1,5 @@
 // Profile types, label names and label values.
 import {
-  ErrorBody,
   LabelsResponse,
   LabelValuesParams,
   LabelValuesResponse,
@@ -11,21 +10,12 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { labelNames, labelValues, profileTypes } from '../query/labels.js';
 import { parseRange } from '../query/time.js';
-import { checkLabelName, optionalSelector, type QueryContext } from './query.js';
-
-const errors = { 400: ErrorBody };
+import { checkLabelName, optionalSelector, querySchema, type QueryContext } from './query.js';
 
 export const labelRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/profile-types',
-    {
-      schema: {
-        summary: 'Profile types present in the range',
-        tags: ['query'],
-        querystring: TimeRangeQuery,
-        response: { 200: ProfileTypesResponse, ...errors },
-      },
-    },
+    { schema: querySchema('Profile types present in the range', TimeRangeQuery, ProfileTypesResponse) },
     async (request) => {
       const range = parseRange(request.query.from, request.query.until);
       return timed('profile-types', async () => ({ profileTypes: await profileTypes(engine, range) }));
@@ -34,14 +24,7 @@ export const labelRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, 
 
   app.get(
     '/api/v1/labels',
-    {
-      schema: {
-        summary: 'Label names in the range (of the selection when query is given)',
-        tags: ['query'],
-        querystring: SelectionQuery,
-        response: { 200: LabelsResponse, ...errors },
-      },
-    },
+    { schema: querySchema('Label names in the range (of the selection when query is given)', SelectionQuery, LabelsResponse) },
     async (request) => {
       const q = request.query;
       const range = parseRange(q.from, q.until);
@@ -54,11 +37,8 @@ export const labelRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, 
     '/api/v1/labels/:name/values',
     {
       schema: {
-        summary: 'Values of one label in the range (of the selection when query is given)',
-        tags: ['query'],
+        ...querySchema('Values of one label in the range (of the selection when query is given)', SelectionQuery, LabelValuesResponse),
         params: LabelValuesParams,
-        querystring: SelectionQuery,
-        response: { 200: LabelValuesResponse, ...errors },
       },
     },
     async (request) => {

@@ -7,19 +7,12 @@ import { foldedAsPprof } from '../query/pprof-export.js';
 import { listProfiles, storedUpload } from '../query/profiles.js';
 import { parseSelector } from '../query/selector.js';
 import { parseRange } from '../query/time.js';
-import type { QueryContext } from './query.js';
+import { querySchema, type QueryContext } from './query.js';
 
 export const profileRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/profiles',
-    {
-      schema: {
-        summary: 'Uploaded profiles holding samples of the selection, newest first',
-        tags: ['query'],
-        querystring: ProfilesQuery,
-        response: { 200: ProfilesResponse, 400: ErrorBody },
-      },
-    },
+    { schema: querySchema('Uploaded profiles holding samples of the selection, newest first', ProfilesQuery, ProfilesResponse) },
     async (request) => {
       const q = request.query;
       const range = parseRange(q.from, q.until);

@@ -1,5 +1,7 @@
 // The query API: one engine and one latency histogram shared by the route modules.
+import { ErrorBody } from '@kiln/api/http';
 import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
 import { Histogram } from 'prom-client';
 import { badRequest } from '../http/http-error.js';
 import { QueryEngine, type Selection } from '../query/engine.js';
@@ -68,4 +70,9 @@ function mapStorageError(err: unknown): unknown {
     return badRequest(`a regular expression in the selector is not valid RE2: ${message.split('\n')[0]!.slice(0, 300)}`);
   }
   return err;
+}
+
+/** A query route's schema: summary, query string, the body of a 200, and `{ error }` for 400 and 404. */
+export function querySchema<Q extends TSchema, R extends TSchema>(summary: string, querystring: Q, ok: R) {
+  return { summary, tags: ['query'], querystring, response: { 200: ok, 400: ErrorBody, 404: ErrorBody } };
 }

@@ -1,21 +1,14 @@
 // Sample totals over time.
-import { ErrorBody, SeriesQuery, SeriesResponse } from '@kiln/api/http';
+import { SeriesQuery, SeriesResponse } from '@kiln/api/http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { seriesResponse, seriesStep } from '../query/series.js';
 import { parseRange } from '../query/time.js';
-import { checkLabelName, selection, type QueryContext } from './query.js';
+import { checkLabelName, querySchema, selection, type QueryContext } from './query.js';
 
 export const seriesRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
   app.get(
     '/api/v1/series',
-    {
-      schema: {
-        summary: 'Sample totals over time (dense points, one series per groupBy value)',
-        tags: ['query'],
-        querystring: SeriesQuery,
-        response: { 200: SeriesResponse, 400: ErrorBody },
-      },
-    },
+    { schema: querySchema('Sample totals over time (dense points, one series per groupBy value)', SeriesQuery, SeriesResponse) },
     async (request) => {
       const q = request.query;
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
