@@ -5,13 +5,19 @@ SYMBOLIZER_ADDON := symbolizer/native/build/Release/kiln_symbolizer.node
 SERVER_ADDON := server/native/build/Release/kiln_server.node
 TEST_FILES ?= test/dist
 
-.PHONY: up test deps install build bpf native ts web lint typecheck workloads clean
+.PHONY: up test unit deps install build bpf native ts web lint typecheck workloads clean
+
+# Workspaces with unit tests of their own (test/*.test.ts, run in process: seconds).
+UNIT := @kiln/api @kiln/symbolizer @kiln/agent @kiln/server
 
 up: build
 	node bin/kiln.js up
 
-test: build lint typecheck workloads
+test: build lint typecheck workloads unit
 	node --test --test-reporter=spec --test-timeout=900000 $(TEST_FILES)
+
+unit: build
+	npm test $(addprefix -w ,$(UNIT))
 
 deps:
 	bash scripts/install-deps.sh
@@ -49,9 +55,13 @@ workloads:
 	$(MAKE) -C test/workloads
 
 lint: install
+	node scripts/check-dependency-versions.mjs
+	npx prettier --check .
 	npx eslint .
 
-typecheck: install
+# tsc -b (the build) checks the packages; this adds their unit tests and the UI.
+typecheck: ts
+	for d in api symbolizer agent server; do npx tsc -p $$d/test || exit 1; done
 	npm run check -w @kiln/web
 
 clean:

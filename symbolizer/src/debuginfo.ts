@@ -49,10 +49,7 @@ export function attachDebugFile(
       debug = new addon.ElfFile(candidate);
       const di = debug.info();
       if (!di.hasDwarf && !di.hasSymtab) continue;
-      const matches =
-        info.buildId !== ''
-          ? di.buildId === info.buildId
-          : info.debuglink !== '' && debug.crc32() === info.debuglinkCrc;
+      const matches = info.buildId !== '' ? di.buildId === info.buildId : info.debuglink !== '' && debug.crc32() === info.debuglinkCrc;
       if (!matches) continue;
       file.attachDebug(debug);
       return candidate;
