@@ -43,7 +43,7 @@ export const FlamegraphResponse = Type.Object({ flamebearer: Flamebearer, metada
 export type FlamegraphResponse = Static<typeof FlamegraphResponse>;
 
 export const DiffResponse = Type.Object({
-  flamebearer: Type.Intersect([Flamebearer, Type.Object({ leftTicks: Type.Number(), rightTicks: Type.Number() })]),
+  flamebearer: Type.Object({ ...Flamebearer.properties, leftTicks: Type.Number(), rightTicks: Type.Number() }),
   metadata: FlamebearerMetadata,
   leftTicks: Type.Number(),
   rightTicks: Type.Number(),
