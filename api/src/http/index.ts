@@ -1,5 +1,6 @@
 // Request and response schemas of the HTTP API (TypeBox), with their TypeScript types: the server
 // validates and serializes with them, the UI reads the same types.
+export * from './agents.js';
 export * from './common.js';
 export * from './ingest.js';
 export * from './ops.js';

@@ -141,6 +141,29 @@ export const migrations: readonly Migration[] = [
         `ALTER TABLE ${table}${onCluster(ctx)} DROP COLUMN IF EXISTS payload_b64`,
       ]),
   },
+  {
+    version: 6,
+    name: 'agents: health reports (last seen, samples lost, processes tracked, profiles dropped)',
+    // One row per report: the agent's counters run from its start, so the latest row of a node is
+    // its state and nothing needs to be summed (docs/storage.md).
+    statements: (ctx) =>
+      createTable(ctx, {
+        name: T.agents,
+        columns: `
+        node LowCardinality(String),
+        time DateTime64(3),
+        version LowCardinality(String),
+        started_at DateTime64(3),
+        interval_ms UInt32,
+        samples UInt64,
+        samples_lost UInt64,
+        processes_tracked UInt32,
+        profiles_dropped UInt64`,
+        engine: 'MergeTree',
+        tail: `PARTITION BY toDate(time) ORDER BY (node, time) ${ttlFor(ctx, T.agents)}`,
+        shardingKey: 'cityHash64(node)',
+      }),
+  },
 ];
 
 checkOrder(migrations);

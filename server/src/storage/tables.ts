@@ -8,6 +8,7 @@ export const T = {
   series: 'kiln_series',
   samples: 'kiln_samples',
   profiles: 'kiln_profiles',
+  agents: 'kiln_agents',
 } as const;
 
 export type TableName = (typeof T)[keyof typeof T];
@@ -66,6 +67,7 @@ export const ttlTables: readonly { name: TableName; timeExpr: string; extraSecon
   { name: T.samples, timeExpr: 'time', extraSeconds: 0 },
   { name: T.profiles, timeExpr: 'toDateTime(time)', extraSeconds: 0 },
   { name: T.series, timeExpr: 'hour', extraSeconds: 3600 },
+  { name: T.agents, timeExpr: 'toDateTime(time)', extraSeconds: 0 },
   // Stacks and functions are shared by all times: they live a day longer than the newest sample using them.
   { name: T.stacks, timeExpr: 'seen_day', extraSeconds: 86_400 },
   { name: T.functions, timeExpr: 'seen_day', extraSeconds: 86_400 },
