@@ -42,9 +42,35 @@ export type Flamebearer = Static<typeof Flamebearer>;
 export const FlamegraphResponse = Type.Object({ flamebearer: Flamebearer, metadata: FlamebearerMetadata });
 export type FlamegraphResponse = Static<typeof FlamegraphResponse>;
 
+export const FunctionChange = Type.Object({
+  name: Type.String({ description: 'function (frame) name' }),
+  leftSelf: Type.Number({ description: 'self value on the left, in the profile type unit' }),
+  rightSelf: Type.Number(),
+  leftTotal: Type.Number({ description: 'total value on the left (a recursive function counts once per stack)' }),
+  rightTotal: Type.Number(),
+  significant: Type.Boolean({
+    description:
+      "whether the change of the function's self share (self / the side's ticks) is beyond sampling noise: a two-proportion z-test on " +
+      "sample counts (one sample: the value every stack's value of the side is a multiple of), Bonferroni-corrected over every " +
+      'function of the diff at ' +
+      'a family-wise 1%, and at least 0.2 percentage points. A function with 0 on one side is new or removed only when significant.',
+  }),
+});
+export type FunctionChange = Static<typeof FunctionChange>;
+
+export const DiffMetadata = Type.Object({
+  ...FlamebearerMetadata.properties,
+  changes: Type.Array(FunctionChange, {
+    description:
+      'per function name, sorted by the change of its self share (|rightSelf/rightTicks − leftSelf/leftTicks|), largest first; ' +
+      'computed from every stack (before the maxNodes cut), at most maxNodes entries',
+  }),
+});
+export type DiffMetadata = Static<typeof DiffMetadata>;
+
 export const DiffResponse = Type.Object({
   flamebearer: Type.Object({ ...Flamebearer.properties, leftTicks: Type.Number(), rightTicks: Type.Number() }),
-  metadata: FlamebearerMetadata,
+  metadata: DiffMetadata,
   leftTicks: Type.Number(),
   rightTicks: Type.Number(),
 });

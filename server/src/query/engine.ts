@@ -7,7 +7,8 @@ import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
 import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
 import type { TimeRange } from './time.js';
-import { NameOrder, renderFlamebearer, type FrameSources, type RenderResult } from '@kiln/api/flamebearer';
+import { NameOrder, renderFlamebearer, type FrameSources, type FunctionChange, type RenderResult } from '@kiln/api/flamebearer';
+import { functionChanges } from '@kiln/api/flamebearer/changes';
 
 export interface Selection {
   selector: Selector;
@@ -164,10 +165,14 @@ export class QueryEngine {
     return withFrames(renderFlamebearer(names, { seqs, left: values }, maxNodes, false, this.#order), frames);
   }
 
-  async diff(left: Selection, right: Selection, maxNodes: number): Promise<FlameResult> {
+  /** A differential flame graph and its per-function changes, both from every stack (changes: at most maxNodes). */
+  async diff(left: Selection, right: Selection, maxNodes: number): Promise<FlameResult & { changes: FunctionChange[] }> {
     const t = await this.stackTotals2(left, right);
     const { names, frames, seqs } = await this.stackSeqs(t.hashes);
-    return withFrames(renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true, this.#order), frames);
+    return {
+      ...withFrames(renderFlamebearer(names, { seqs, left: t.left, right: t.right }, maxNodes, true, this.#order), frames),
+      changes: functionChanges(names, seqs, t.left, t.right, maxNodes),
+    };
   }
 
   /** Per (series, stack) totals with the series labels and each stack's functions: what a pprof export needs. */

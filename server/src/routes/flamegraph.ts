@@ -53,7 +53,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
         const meta = await engine.metadata(left.selector.profileType);
         return {
           flamebearer: { ...r.flamebearer, leftTicks: r.leftTicks, rightTicks: r.rightTicks },
-          metadata: { ...meta, format: 'double' as const, truncated: r.truncated, maxNodes, frames: r.frames },
+          metadata: { ...meta, format: 'double' as const, truncated: r.truncated, maxNodes, frames: r.frames, changes: r.changes },
           leftTicks: r.leftTicks,
           rightTicks: r.rightTicks,
         };
