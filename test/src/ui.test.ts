@@ -4,11 +4,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
-import { COMPARE, EXPLORE, seedCompareData, seedExploreData } from './lib/ui-data.js';
-import { canvasStats, hoverFrame, locateFrame, pixelAt } from './lib/ui-page.js';
+import { COMPARE, DEEP, EXPLORE, seedCompareData, seedDeepData, seedExploreData } from './lib/ui-data.js';
+import {
+  canvasStats,
+  graphScrollArea,
+  hoverFrame,
+  locateFrame,
+  pixelAt,
+  scrollGraphToEnd,
+  windowGeometry,
+  type FrameBox,
+} from './lib/ui-page.js';
 import { startUiServer, type UiServer } from './lib/ui-server.js';
 import { workloadsDir } from './lib/workloads.js';
 
@@ -18,6 +28,8 @@ interface ServerStatus {
 }
 
 const VIEWPORT = { width: 1400, height: 1000 };
+/** The window the issue measured the flame graph in: what matters must fit without scrolling. */
+const SMALL_VIEWPORT = { width: 1400, height: 900 };
 
 describe('web UI', () => {
   let browser: Browser;
@@ -27,6 +39,7 @@ describe('web UI', () => {
     browser = await launchBrowser();
     server = await startUiServer();
     await seedExploreData(server.url);
+    await seedDeepData(server.url);
     await seedCompareData(server.url);
   });
 
@@ -36,8 +49,8 @@ describe('web UI', () => {
   });
 
   /** A fresh page; on failure: a screenshot, the page's problems and the server's output. */
-  async function withPage(name: string, body: (page: Page) => Promise<void>): Promise<void> {
-    const page = await browser.newPage({ viewport: VIEWPORT });
+  async function withPage(name: string, body: (page: Page) => Promise<void>, viewport = VIEWPORT): Promise<void> {
+    const page = await browser.newPage({ viewport });
     const { problems } = watchPage(page);
     try {
       await body(page);
@@ -59,6 +72,20 @@ describe('web UI', () => {
 
   const explorePath = (extra = ''): string => `/explore?query=${encodeURIComponent(`{service="${EXPLORE.service}"}`)}${extra}`;
 
+  /**
+   * The boxes of the frames named `names` once all are drawn inside the window (the graph settles
+   * as what is above it loads); after `timeoutMs`, the last boxes seen, for the assertions to show.
+   */
+  async function framesInWindow(page: Page, graph: Locator, names: readonly string[], timeoutMs = 15_000): Promise<(FrameBox | null)[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { innerHeight } = await windowGeometry(page);
+      const boxes = await Promise.all(names.map((n) => locateFrame(graph, n)));
+      if (boxes.every((b) => b !== null && b.y >= 0 && b.y + b.height <= innerHeight) || Date.now() > deadline) return boxes;
+      await page.waitForTimeout(250);
+    }
+  }
+
   it('home page shows the server version and embedded storage', async () => {
     const res = await fetch(`${server.url}/api/v1/status`);
     if (!res.ok) assert.fail(`GET /api/v1/status: ${res.status} ${await res.text()}`);
@@ -73,6 +100,123 @@ describe('web UI', () => {
       assert.match((await page.locator('[data-testid=storage-mode]').textContent()) ?? '', /embedded/);
       await page.screenshot({ path: artifactPath('ui-home.png'), fullPage: true });
     });
+  });
+
+  it('home page lists the seeded services and nodes; its rows open explore and compare on what they show', async () => {
+    const res = await fetch(`${server.url}/api/v1/labels/node/values?query=%7B%7D&from=now-1h&until=now`);
+    const { values: nodes } = (await res.json()) as { values: string[] };
+    assert.ok(nodes.includes(hostname()), `the agent's node ${hostname()} among ${JSON.stringify(nodes)}`);
+    await withPage('home-fleet', async (page) => {
+      await page.goto(`${server.url}/`);
+      for (const service of [EXPLORE.service, COMPARE.service, DEEP.service]) {
+        await page.locator(`[data-testid=service-row][data-service="${service}"]`).waitFor({ timeout: 20_000 });
+      }
+      for (const node of nodes) await page.locator(`[data-testid=node-row][data-node="${node}"]`).waitFor();
+      await page
+        .locator(`[data-testid=home-functions] [data-testid=function-row][data-name="${EXPLORE.hot}"]`)
+        .waitFor({ timeout: 20_000 });
+      const deploy = page.locator(`[data-testid=deploy-row][data-service="${COMPARE.service}"]`);
+      await deploy.waitFor({ timeout: 30_000 });
+      assert.equal(await deploy.getAttribute('data-version'), COMPARE.right);
+      await page.screenshot({ path: artifactPath('ui-home-fleet.png'), fullPage: true });
+
+      // A service: explore with its selector, over the home page's range.
+      await page.locator(`[data-testid=service-row][data-service="${EXPLORE.service}"] [data-testid=service-link]`).click();
+      await page.waitForURL(
+        (u) =>
+          u.pathname === '/explore' &&
+          u.searchParams.get('query') === `{service="${EXPLORE.service}"}` &&
+          u.searchParams.get('from') === 'now-1h' &&
+          u.searchParams.get('until') === 'now',
+      );
+      await page.locator('[data-testid=flamegraph]').waitFor({ timeout: 20_000 });
+
+      // A node: explore with its selector.
+      await page.goBack();
+      await page.locator(`[data-testid=node-row][data-node="${hostname()}"] [data-testid=node-link]`).click();
+      await page.waitForURL((u) => u.pathname === '/explore' && u.searchParams.get('query') === `{node="${hostname()}"}`);
+      await page.locator('[data-testid=flamegraph]').waitFor({ timeout: 20_000 });
+
+      // A hot function: its callers and callees across everything.
+      await page.goBack();
+      await page.locator(`[data-testid=home-functions] [data-name="${EXPLORE.hot}"] [data-testid=function-link]`).click();
+      await page.waitForURL(
+        (u) =>
+          u.pathname === '/explore' &&
+          u.searchParams.get('query') === '{}' &&
+          u.searchParams.get('view') === 'sandwich' &&
+          u.searchParams.get('fn') === EXPLORE.hot,
+      );
+      await page.locator('[data-testid=sandwich-callers]').waitFor({ timeout: 20_000 });
+
+      // The newest version: compare with the one before it, both sides selected.
+      await page.goBack();
+      await page.locator(`[data-testid=deploy-row][data-service="${COMPARE.service}"] [data-testid=deploy-compare]`).click();
+      await page.waitForURL(/\/compare\?/);
+      await page.locator('[data-testid=diff-flamegraph]').waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('[data-testid=left-text]').inputValue(), `{service="${COMPARE.service}",version="${COMPARE.left}"}`);
+      assert.equal(
+        await page.locator('[data-testid=right-text]').inputValue(),
+        `{service="${COMPARE.service}",version="${COMPARE.right}"}`,
+      );
+    });
+  });
+
+  it('explore at 1400×900: the root frame and the widest frames under it are in the window without scrolling, root at the top', async () => {
+    await withPage(
+      'explore-fit',
+      async (page) => {
+        await page.goto(`${server.url}${explorePath()}`);
+        const graph = page.locator('[data-testid=flamegraph]').first();
+        await graph.waitFor({ timeout: 20_000 });
+        // The timeline above the graph arrives on its own: measure once it is in place.
+        await page.locator('[data-testid=timeline] path').first().waitFor({ timeout: 20_000 });
+        // The root (`total`), its only child and the widest frame under that.
+        const names = ['total', 'main', 'http_serve'];
+        const boxes = await framesInWindow(page, graph, names);
+        const { innerHeight, scrollY } = await windowGeometry(page);
+        assert.equal(scrollY, 0, 'the page was not scrolled');
+        boxes.forEach((b, i) =>
+          assert.ok(b && b.y >= 0 && b.y + b.height <= innerHeight, `${names[i]} at ${JSON.stringify(b)}, window ${innerHeight} px tall`),
+        );
+        const [root, main, serve] = boxes as [FrameBox, FrameBox, FrameBox];
+        assert.ok(root.y < main.y && main.y < serve.y, 'top-down by default: the root above its callees');
+        await page.screenshot({ path: artifactPath('ui-explore-fit.png') });
+
+        // The URL's orientation parameter still turns it over.
+        await page.locator('[data-testid=orientation-flame]').click();
+        await page.waitForURL((u) => u.searchParams.get('orientation') === 'flame');
+        const [flameRoot, flameMain] = await framesInWindow(page, graph, ['total', 'main']);
+        assert.ok(flameRoot && flameMain && flameRoot.y > flameMain.y, 'orientation=flame: the root below its callees');
+      },
+      SMALL_VIEWPORT,
+    );
+  });
+
+  it('explore at 1400×900: a deep stack scrolls inside the graph, which ends in the window', async () => {
+    await withPage(
+      'explore-deep',
+      async (page) => {
+        await page.goto(`${server.url}/explore?query=${encodeURIComponent(`{service="${DEEP.service}"}`)}`);
+        const graph = page.locator('[data-testid=flamegraph]').first();
+        await graph.waitFor({ timeout: 20_000 });
+        await page.locator('[data-testid=timeline] path').first().waitFor({ timeout: 20_000 });
+        const [root] = await framesInWindow(page, graph, ['total', 'walk_0']);
+        assert.ok(root, 'the root is drawn in the window');
+        const { innerHeight } = await windowGeometry(page);
+        const area = await graphScrollArea(graph);
+        assert.ok(area.scrollHeight > area.clientHeight, `the graph scrolls itself: ${JSON.stringify(area)}`);
+        assert.ok(area.bottom <= innerHeight, `the graph ends in the window: ${JSON.stringify(area)}, window ${innerHeight} px tall`);
+        await page.screenshot({ path: artifactPath('ui-explore-deep.png') });
+
+        // Its deepest frame is reached by scrolling the graph; the page stays where it is.
+        await scrollGraphToEnd(graph);
+        const [deepest] = await framesInWindow(page, graph, ['walk_119']);
+        assert.ok(deepest, 'the deepest frame is drawn once the graph is scrolled');
+        assert.equal((await windowGeometry(page)).scrollY, 0, 'the page did not scroll');
+      },
+      SMALL_VIEWPORT,
+    );
   });
 
   it('explore: the service picker autocompletes and builds the selector; label values stay usable by the thousand', async () => {

@@ -74,6 +74,18 @@ export async function seedExploreData(serverUrl: string): Promise<void> {
   }
 }
 
+/** A stack deeper than any window is tall (120 frames of 18 px): the flame graph scrolls inside itself. */
+export const DEEP = {
+  service: 'deep',
+  /** Under `main`: a chain `walk_0` → … → `walk_119` (80%), and a shallow sibling. */
+  lines: [`main;${Array.from({ length: 120 }, (_, i) => `walk_${i}`).join(';')} 400`, 'main;shallow 100'],
+};
+
+/** The deep stack above, over the last ~5 minutes. */
+export async function seedDeepData(serverUrl: string): Promise<void> {
+  await spread(serverUrl, `${DEEP.service}{version=d1}`, DEEP.lines, 5, 30);
+}
+
 /** What the compare and deploys tests assert on. */
 export const COMPARE = {
   service: 'checkout',

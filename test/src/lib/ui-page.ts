@@ -88,3 +88,42 @@ export async function hoverFrame(page: Page, box: FrameBox): Promise<string> {
   await tip.waitFor({ timeout: 5000 });
   return (await tip.textContent()) ?? '';
 }
+
+/** The window's inner height and how far the page is scrolled, CSS px. */
+export async function windowGeometry(page: Page): Promise<{ innerHeight: number; scrollY: number }> {
+  return page.evaluate(() => {
+    const w = globalThis as unknown as { innerHeight: number; scrollY: number };
+    return { innerHeight: w.innerHeight, scrollY: w.scrollY };
+  });
+}
+
+export interface ScrollArea {
+  scrollHeight: number;
+  clientHeight: number;
+  /** Window coordinates of the area's box. */
+  top: number;
+  bottom: number;
+}
+
+/** The flame graph's own scroll area (its `.scroller`): how tall its content is, and where it sits. */
+export async function graphScrollArea(graph: Locator): Promise<ScrollArea> {
+  return graph
+    .locator('.scroller')
+    .first()
+    .evaluate((el: unknown) => {
+      const s = el as { scrollHeight: number; clientHeight: number; getBoundingClientRect(): { top: number; bottom: number } };
+      const b = s.getBoundingClientRect();
+      return { scrollHeight: s.scrollHeight, clientHeight: s.clientHeight, top: b.top, bottom: b.bottom };
+    });
+}
+
+/** Scrolls the flame graph's own scroll area to its end. */
+export async function scrollGraphToEnd(graph: Locator): Promise<void> {
+  await graph
+    .locator('.scroller')
+    .first()
+    .evaluate((el: unknown) => {
+      const s = el as { scrollTop: number; scrollHeight: number };
+      s.scrollTop = s.scrollHeight;
+    });
+}

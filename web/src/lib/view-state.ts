@@ -31,6 +31,11 @@ export interface DiffViewState {
 
 const FOCUS_SEP = ';';
 
+// Root at the top, as Grafana and Pyroscope draw it: the widest frames are the first rows under
+// the page's controls, in view without scrolling, and a deep stack grows down into the graph's own
+// scroll area.
+const DEFAULT_ORIENTATION: Orientation = 'icicle';
+
 function oneOf<T extends string>(v: string | null, allowed: readonly T[], fallback: T): T {
   return v !== null && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
 }
@@ -40,7 +45,7 @@ export function readFlameState(p: URLSearchParams): FlameViewState {
   return {
     focus: focus ? focus.split(FOCUS_SEP) : [],
     search: p.get('search') ?? '',
-    orientation: oneOf(p.get('orientation'), ['flame', 'icicle'], 'flame'),
+    orientation: oneOf(p.get('orientation'), ['flame', 'icicle'], DEFAULT_ORIENTATION),
     view: oneOf(p.get('view'), ['both', 'graph', 'table', 'sandwich'], 'both'),
     fn: p.get('fn') ?? '',
     sort: oneOf(p.get('sort'), ['self', 'total', 'name'], 'self'),
@@ -51,7 +56,7 @@ export function flamePatch(patch: Partial<FlameViewState>): Record<string, strin
   const out: Record<string, string | null> = {};
   if (patch.focus !== undefined) out['focus'] = patch.focus.length > 0 ? patch.focus.join(FOCUS_SEP) : null;
   if (patch.search !== undefined) out['search'] = patch.search || null;
-  if (patch.orientation !== undefined) out['orientation'] = patch.orientation === 'flame' ? null : patch.orientation;
+  if (patch.orientation !== undefined) out['orientation'] = patch.orientation === DEFAULT_ORIENTATION ? null : patch.orientation;
   if (patch.view !== undefined) out['view'] = patch.view === 'both' ? null : patch.view;
   if (patch.fn !== undefined) out['fn'] = patch.fn || null;
   if (patch.sort !== undefined) out['sort'] = patch.sort === 'self' ? null : patch.sort;
@@ -63,7 +68,7 @@ export function readDiffState(p: URLSearchParams): DiffViewState {
   return {
     focus: focus ? focus.split(FOCUS_SEP) : [],
     search: p.get('search') ?? '',
-    orientation: oneOf(p.get('orientation'), ['flame', 'icicle'], 'flame'),
+    orientation: oneOf(p.get('orientation'), ['flame', 'icicle'], DEFAULT_ORIENTATION),
     layout: oneOf(p.get('layout'), ['overlay', 'split'], 'overlay'),
     mode: oneOf(p.get('mode'), ['relative', 'absolute'], 'relative'),
     metric: oneOf(p.get('metric'), ['self', 'total'], 'self'),
@@ -74,7 +79,7 @@ export function diffPatch(patch: Partial<DiffViewState>): Record<string, string 
   const out: Record<string, string | null> = {};
   if (patch.focus !== undefined) out['focus'] = patch.focus.length > 0 ? patch.focus.join(FOCUS_SEP) : null;
   if (patch.search !== undefined) out['search'] = patch.search || null;
-  if (patch.orientation !== undefined) out['orientation'] = patch.orientation === 'flame' ? null : patch.orientation;
+  if (patch.orientation !== undefined) out['orientation'] = patch.orientation === DEFAULT_ORIENTATION ? null : patch.orientation;
   if (patch.layout !== undefined) out['layout'] = patch.layout === 'overlay' ? null : patch.layout;
   if (patch.mode !== undefined) out['mode'] = patch.mode === 'relative' ? null : patch.mode;
   if (patch.metric !== undefined) out['metric'] = patch.metric === 'self' ? null : patch.metric;
