@@ -29,8 +29,10 @@ import {
   parseFrame,
   pathOf,
   sandwich,
+  significantNodes,
   singleModel,
   sortRows,
+  withoutNoise,
   type FlameTree,
 } from '../src/lib/flamegraph/index';
 
@@ -393,4 +395,34 @@ test('single model colours by kind; percent formatting', () => {
   assert.equal(m.labelOf(find(t, 'main', 'JS:*fib /a.js:1')), 'JS:*fib');
   assert.equal(formatPercent(0.4), '40.0%');
   assert.equal(formatPercent(0.05), '5.00%');
+});
+
+test('diff significance: rows and frames within sampling noise are marked, real changes and absences are not', () => {
+  const b = new TreeBuilder('double');
+  // 1,000 samples a side (one sample = 10): hot 10% → 40%, warm 30% → 30.2%, one-sample frames only on one side.
+  b.addStack(['main', 'hot'], 1000, 4000);
+  b.addStack(['main', 'warm'], 3000, 3020);
+  b.addStack(['main', 'cold'], 5990, 2970);
+  b.addStack(['main', 'blip'], 10, 0);
+  b.addStack(['main', 'fresh'], 0, 10);
+  const t = b.finish();
+  const rows = diffRows(t, functionTable(t), 'self', 'relative');
+  const of = (name: string) => rows.find((r) => r.name === name)!;
+  assert.equal(rows[0]!.name, 'hot');
+  assert.equal(of('hot').significant, true);
+  assert.equal(of('cold').significant, true);
+  assert.equal(of('warm').significant, false);
+  // Present on one side only, but one sample: the status says where it is, significance says it is noise.
+  assert.equal(of('fresh').status, 'new');
+  assert.equal(of('fresh').significant, false);
+  assert.equal(of('blip').significant, false);
+
+  const nodes = significantNodes(t);
+  assert.equal(nodes[find(t, 'main', 'hot')], 1);
+  assert.equal(nodes[find(t, 'main', 'warm')], 0);
+  const model = withoutNoise(diffModel(t, 'relative'));
+  assert.equal(model.bucketOf(find(t, 'main', 'fresh')), DIFF_NEUTRAL);
+  assert.equal(model.labelOf(find(t, 'main', 'fresh')), 'fresh');
+  assert.equal(model.bucketOf(find(t, 'main', 'warm')), DIFF_NEUTRAL);
+  assert.ok(model.bucketOf(find(t, 'main', 'hot')) > DIFF_NEUTRAL);
 });

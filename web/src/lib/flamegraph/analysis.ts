@@ -1,5 +1,10 @@
 // Questions asked of a tree: search, per-function totals (the table), sandwich (callers and
-// callees of one function), diff rows (regressions and improvements).
+// callees of one function), diff rows (regressions and improvements) and which of a diff's
+// changes are beyond sampling noise.
+import { sampleValue, significanceRule } from '@kiln/api/flamebearer/changes';
+import { parseFrame } from './frames';
+import type { FlameModel } from './model';
+import { DIFF_NEUTRAL } from './palette';
 import { TreeBuilder, type FlameTree } from './tree';
 
 /**
@@ -240,31 +245,78 @@ export interface DiffRow {
   right: number;
   /** right − left (percentage points for relative, value units for absolute). */
   delta: number;
+  /** Presence on each side; a badge only when `significant`. */
   status: 'new' | 'removed' | 'changed';
+  /** Whether the change of the metric's share is beyond sampling noise (@kiln/api's rule, as the API's `metadata.changes`). */
+  significant: boolean;
+}
+
+/**
+ * The change-versus-noise rule for a double tree with `tests` comparisons. One sample's value
+ * per side comes from the nodes' self values (the server uses the stacks'; a node's self sums
+ * the stacks ending at it, so both find the same period).
+ */
+function treeSignificance(tree: FlameTree, tests: number): (leftValue: number, rightValue: number) => boolean {
+  return significanceRule(
+    { ticks: tree.leftTicks, sampleValue: sampleValue(tree.leftSelf) },
+    { ticks: tree.rightTicks, sampleValue: sampleValue(tree.rightSelf) },
+    tests,
+  );
 }
 
 /**
  * Rows of a diff per function, by `metric` (self or total), in percent of each side's ticks
  * (`relative`) or raw values (`absolute`), sorted by delta descending (regressions first).
+ * Significance is of the metric's share in both modes: a side that only ran longer is not a
+ * change of the code.
  */
 export function diffRows(tree: FlameTree, table: FunctionTable, metric: 'self' | 'total', mode: 'relative' | 'absolute'): DiffRow[] {
   const lCol = metric === 'self' ? table.leftSelf : table.leftTotal;
   const rCol = metric === 'self' ? table.rightSelf : table.rightTotal;
   const lk = mode === 'relative' ? (tree.leftTicks > 0 ? 100 / tree.leftTicks : 0) : 1;
   const rk = mode === 'relative' ? (tree.rightTicks > 0 ? 100 / tree.rightTicks : 0) : 1;
+  const significant = treeSignificance(tree, table.rows);
   const rows: DiffRow[] = [];
   for (let r = 0; r < table.rows; r++) {
     const lt = table.leftTotal[r]!;
     const rt = table.rightTotal[r]!;
     const left = lCol[r]! * lk;
     const right = rCol[r]! * rk;
+    const status = lt === 0 && rt > 0 ? 'new' : rt === 0 && lt > 0 ? 'removed' : 'changed';
     rows.push({
       name: tree.names[table.name[r]!]!,
       left,
       right,
       delta: right - left,
-      status: lt === 0 && rt > 0 ? 'new' : rt === 0 && lt > 0 ? 'removed' : 'changed',
+      status,
+      // An absence is a change of the total (the whole function came or went).
+      significant: status === 'changed' ? significant(lCol[r]!, rCol[r]!) : significant(lt, rt),
     });
   }
   return rows.sort((a, b) => b.delta - a.delta || compare(a.name, b.name));
+}
+
+/** Per node of a double tree: 1 where the change of its total share is beyond noise (tested over every node). */
+export function significantNodes(tree: FlameTree): Uint8Array {
+  const significant = treeSignificance(tree, Math.max(1, tree.count - 1));
+  const out = new Uint8Array(tree.count);
+  for (let i = 1; i < tree.count; i++) out[i] = significant(tree.leftTotal[i]!, tree.rightTotal[i]!) ? 1 : 0;
+  return out;
+}
+
+/** A diff model whose frames within noise are drawn neutral and without a new/removed mark. */
+export function withoutNoise(model: FlameModel): FlameModel {
+  const { tree } = model;
+  const significant = significantNodes(tree);
+  const plain = new Array<string | undefined>(tree.names.length);
+  const isNoise = (node: number): boolean => node > 0 && significant[node] === 0;
+  return {
+    ...model,
+    bucketOf: (node) => (isNoise(node) ? DIFF_NEUTRAL : model.bucketOf(node)),
+    labelOf(node) {
+      if (!isNoise(node)) return model.labelOf(node);
+      const n = tree.name[node]!;
+      return (plain[n] ??= parseFrame(tree.names[n]!).fn);
+    },
+  };
 }
