@@ -7,6 +7,7 @@ import type { AgentMetrics } from './metrics.js';
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
 import { ProfilePusher } from './push.js';
+import { HealthReporter, healthFigures } from './report.js';
 
 export interface AgentOptions {
   server?: string;
@@ -87,6 +88,17 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const merged = opts.output !== undefined ? new PprofBuilder({ frequency: opts.frequency }) : undefined;
   const pusher = opts.server !== undefined ? new ProfilePusher({ url: opts.server, logger: log, metrics }) : undefined;
+  const reporter =
+    opts.server !== undefined && pusher !== undefined
+      ? new HealthReporter({
+          url: opts.server,
+          node: opts.node,
+          intervalMs: opts.intervalMs,
+          startedAt,
+          logger: log,
+          figures: () => healthFigures(profiler, pusher),
+        })
+      : undefined;
   let intervalStart = startedAt;
   let stopped = false;
 
@@ -96,6 +108,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     const added = final ? profiler.stop(builder) : profiler.collect(builder);
     log.debug({ samples: added }, 'interval drained');
     if (pusher !== undefined && added > 0) pusher.enqueue(await builder.encode(intervalStart, now), intervalStart, now);
+    reporter?.send();
     intervalStart = now;
   };
 

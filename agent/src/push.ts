@@ -122,7 +122,12 @@ export class ProfilePusher {
  * POSTs `body` with node:http(s), not fetch: loading fetch (undici) costs ~80 ms of CPU at the
  * agent's first push, node:http ~15 ms. Connections are kept alive between pushes.
  */
-async function post(url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+export async function post(
+  url: URL,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(

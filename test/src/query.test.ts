@@ -242,4 +242,34 @@ describe('query API', () => {
     const badId = await getJson<{ error: string }>(server.url, '/api/v1/profiles/nope/pprof');
     assert.equal(badId.status, 400);
   });
+
+  test("GET /api/openapi.json documents the agents' health routes by their schemas", { timeout: TIMEOUT }, async () => {
+    type Schema = { properties?: Record<string, Schema>; items?: Schema; required?: string[] };
+    type Operation = {
+      requestBody?: { content: Record<string, { schema: Schema }> };
+      responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+    };
+    const doc = await getJson<{ paths: Record<string, Record<string, Operation>> }>(server.url, '/api/openapi.json');
+    assert.equal(doc.status, 200);
+    const report = doc.body.paths['/api/v1/agents/report']?.post;
+    assert.ok(report, `POST /api/v1/agents/report in ${Object.keys(doc.body.paths).join(', ')}`);
+    assert.ok(report.responses['204'], 'answered 204 once stored');
+    const body = report.requestBody?.content['application/json']?.schema;
+    assert.deepEqual(body?.required?.toSorted(), [
+      'intervalMs',
+      'node',
+      'processesTracked',
+      'profilesDropped',
+      'samples',
+      'samplesLost',
+      'startedAt',
+      'version',
+    ]);
+    const list = doc.body.paths['/api/v1/agents']?.get;
+    assert.ok(list, 'GET /api/v1/agents');
+    const agent = list.responses['200']?.content?.['application/json']?.schema.properties?.agents?.items;
+    for (const field of ['node', 'version', 'lastSeen', 'samplesLost', 'processesTracked', 'profilesDropped']) {
+      assert.ok(agent?.properties?.[field], `agents[].${field} is documented`);
+    }
+  });
 });
