@@ -88,10 +88,12 @@ static __always_inline bool wanted(__u32 tgid)
 	return !filter_pids || bpf_map_lookup_elem(&pids, &tgid);
 }
 
-#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+/* include/linux/sched.h */
+#define PF_EXITING 0x00000004
+#define PF_KTHREAD 0x00200000
 
-/* A task that is exiting can still be sampled after sched_process_exit forgot its process: it
- * must not make the process new again (an entry and a capture that no exit would ever clear). */
+/* A task that is exiting can still be sampled after sched_process_exit marked its process
+ * exited: those samples must not make the process new again (a capture no exit would clear). */
 static __always_inline bool exiting(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -101,7 +103,9 @@ static __always_inline bool exiting(void)
 
 static __always_inline void emit(__u32 kind, __u32 tgid, __u32 generation)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
 	if (!e) {
 		stat_inc(STAT_EVENTS_LOST);
 		return;
@@ -109,7 +113,10 @@ static __always_inline void emit(__u32 kind, __u32 tgid, __u32 generation)
 	e->kind = kind;
 	e->tgid = tgid;
 	e->generation = generation;
-	e->_pad = 0;
+	e->flags = BPF_CORE_READ(task, flags) & PF_KTHREAD ? PROCESS_KERNEL_THREAD : 0;
+	/* The leader's: a thread's own comm names the thread (a pool worker), not the program. */
+	if (BPF_CORE_READ_STR_INTO(&e->comm, task, group_leader, comm) < 0)
+		e->comm[0] = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -188,12 +195,17 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	stat_inc(STAT_SAMPLES);
 
 	proc = bpf_map_lookup_elem(&processes, &key.tgid);
-	if (proc) {
+	if (proc && !(proc->exited && !exiting())) {
 		key.generation = proc->generation;
-	} else if (!exiting()) {
-		struct process fresh = {};
-		bpf_map_update_elem(&processes, &key.tgid, &fresh, BPF_NOEXIST);
+	} else {
+		/* Unknown, or a new process with the pid of one that exited. One first sampled while it
+		 * exits is new and gone at once: its name is all there is left to take. */
+		struct process fresh = { .exited = exiting() };
+
+		bpf_map_update_elem(&processes, &key.tgid, &fresh, BPF_ANY);
 		emit(PROCESS_NEW, key.tgid, 0);
+		if (fresh.exited)
+			emit(PROCESS_EXIT, key.tgid, 0);
 	}
 
 	if (active == 0) {
@@ -219,7 +231,7 @@ static __always_inline void on_exec(void)
 	 * captured at its first sample, so a host that execs thousands of short commands a
 	 * second does not make the agent read /proc for each. */
 	proc = bpf_map_lookup_elem(&processes, &tgid);
-	if (proc) {
+	if (proc && !proc->exited) {
 		proc->generation++;
 		emit(PROCESS_EXEC, tgid, proc->generation);
 	}
@@ -234,10 +246,10 @@ static __always_inline void on_exit(void)
 	if ((__u32)id != tgid) /* a thread, not the process */
 		return;
 	proc = bpf_map_lookup_elem(&processes, &tgid);
-	if (!proc)
-		return; /* never sampled: nothing to forget */
+	if (!proc || proc->exited)
+		return; /* never sampled, or already told: nothing to forget */
 	emit(PROCESS_EXIT, tgid, proc->generation);
-	bpf_map_delete_elem(&processes, &tgid);
+	proc->exited = 1;
 }
 
 /* tp_btf needs no tracefs and is cheaper; the classic tracepoints are the fallback. */

@@ -2,6 +2,8 @@
 #define KILN_PROFILE_H
 
 #define PROFILE_MAX_DEPTH 127
+/* The kernel's TASK_COMM_LEN, which vmlinux.h defines as an enum the agent's C++ cannot see. */
+#define PROFILE_COMM_LEN 16
 
 /* Identical samples are counted in the kernel under this key: one map row per distinct key, so
  * every field multiplies the rows a drain moves and must earn its place. */
@@ -28,19 +30,30 @@ struct stack {
 
 struct process {
 	__u32 generation;
+	/* Set at sched_process_exit instead of deleting the entry: the samples a task takes while it
+	 * finishes exiting find it and emit nothing, and a new process that reuses the pid finds it
+	 * marked and is new. A dead entry stays until its pid is reused or the LRU evicts it, which
+	 * it does first to entries no sample looks up any more. */
+	__u32 exited;
 };
 
 enum process_event_kind {
-	PROCESS_NEW = 1, /* first sample of a process the agent has not seen */
+	PROCESS_NEW = 1, /* first sample of a process the agent has not seen (or of a new one with its pid) */
 	PROCESS_EXEC = 2,
 	PROCESS_EXIT = 3,
 };
+
+/* Flags of a process event. */
+#define PROCESS_KERNEL_THREAD 1 /* PF_KTHREAD: the agent makes all kernel threads one service */
 
 struct process_event {
 	__u32 kind;
 	__u32 tgid;
 	__u32 generation;
-	__u32 _pad;
+	__u32 flags;
+	/* The process's name (its group leader's comm; on exec the new one), taken from the task
+	 * when the event is made: a process that exits before the agent reads /proc keeps its name. */
+	char comm[PROFILE_COMM_LEN];
 };
 
 enum profile_stat {

@@ -16,7 +16,7 @@ export interface BpfSessionOptions {
   includeIdle: boolean;
   countsEntries?: number;
   stacksEntries?: number;
-  /** Size of the process-event ring buffer, a power of 2 (default 256 KiB: ~10,900 events). */
+  /** Size of the process-event ring buffer, a power of 2 (default 256 KiB: ~6,500 events). */
   eventsBytes?: number;
 }
 

@@ -15,6 +15,49 @@ export interface ProcessInfo {
   unreadable: boolean;
 }
 
+/** What the kernel's process event says (bpf/profile.h): the name that outlives the process. */
+export interface KernelIdentity {
+  comm: string;
+  kernelThread: boolean;
+}
+
+export interface NamingInputs {
+  /** The process's comm ('' when neither /proc nor the kernel told it). */
+  comm: string;
+  /** The /proc/<pid>/exe link as read, " (deleted)" included; '' for none. */
+  exe: string;
+  kernelThread: boolean;
+  /** OTEL_SERVICE_NAME or service.name from the environment. */
+  otelName: string | undefined;
+}
+
+/** The kernel's TASK_COMM_LEN less the NUL: a comm this long may have been cut. */
+const COMM_MAX_BYTES = 15;
+
+/**
+ * The service a process is labelled with: a program's name, never a process's, so the services
+ * (and the label index) grow with the programs a fleet runs, not with the processes it starts.
+ */
+export function serviceName({ comm, exe, kernelThread, otelName }: NamingInputs): string {
+  // Every kernel thread is the kernel's work, and their names carry per-CPU or per-device parts
+  // (kworker/0:2-events): one service, the thread's name stays in the comm label.
+  if (kernelThread) return 'kernel';
+  if (otelName !== undefined) return otelName;
+  const file = executableFileName(exe);
+  if (file !== undefined && Buffer.byteLength(comm) === COMM_MAX_BYTES && file.startsWith(comm)) return file;
+  // A program run from a memfd is named by whoever created the memfd; a trailing number there
+  // (a counter, a pid) would make a service per process.
+  if (comm.startsWith('memfd:')) return comm.replace(/-\d+$/, '');
+  return comm === '' ? 'unknown' : comm;
+}
+
+/** The file name of an executable that is a file; undefined for a memfd, a deleted file or an anonymous mapping, which name no program. */
+function executableFileName(exe: string): string | undefined {
+  if (!exe.startsWith('/') || exe.endsWith(' (deleted)')) return undefined;
+  const name = exe.slice(exe.lastIndexOf('/') + 1);
+  return name.startsWith('memfd:') ? undefined : name;
+}
+
 function read(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
@@ -71,6 +114,14 @@ export function containerIdFromCgroup(cgroup: string): string {
   return m?.[1] ?? '';
 }
 
+const PF_KTHREAD = 0x00200000; // include/linux/sched.h
+
+/** Whether /proc/<pid>/stat's flags (its 9th field, counted past the comm, which may hold spaces) say kernel thread. */
+export function isKernelThread(stat: string): boolean {
+  const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+  return Number.isInteger(flags) && (flags & PF_KTHREAD) !== 0;
+}
+
 /** The GNU build-id of an ELF file as hex, or '' when it has none or cannot be read. */
 function buildIdOf(path: string): string {
   try {
@@ -86,26 +137,31 @@ function buildIdOf(path: string): string {
 }
 
 /**
- * `knownBuildId(exe)` may supply the executable's build-id from state that already has it (the
- * symbolizer's snapshot); when it returns undefined the file is opened here.
+ * `kernel` is what the kernel's event said, when there was one: the name of a process that
+ * exited before /proc was read. `knownBuildId(exe)` may supply the executable's build-id from
+ * state that already has it (the symbolizer's snapshot); when it returns undefined the file is
+ * opened here.
  */
 export function readProcessInfo(
   pid: number,
   generation: number,
+  kernel: KernelIdentity | undefined,
   procRoot = '/proc',
   knownBuildId?: (exe: string) => string | undefined,
 ): ProcessInfo {
   const dir = `${procRoot}/${pid}`;
-  const comm = read(`${dir}/comm`)?.trim();
-  let exe = '';
+  const procComm = read(`${dir}/comm`)?.trim();
+  let link = '';
   try {
-    exe = readlinkSync(`${dir}/exe`).replace(/ \(deleted\)$/, '');
+    link = readlinkSync(`${dir}/exe`);
   } catch {
     // kernel threads have no exe; vanished processes have nothing
   }
+  const exe = link.replace(/ \(deleted\)$/, '');
   const otel = otelResource(read(`${dir}/environ`) ?? '');
   const containerId = containerIdFromCgroup(read(`${dir}/cgroup`) ?? '');
-  const name = comm ?? `pid-${pid}`;
+  const comm = procComm ?? kernel?.comm ?? '';
+  const kernelThread = kernel?.kernelThread ?? isKernelThread(read(`${dir}/stat`) ?? '');
   let version = otel.version;
   if (version === undefined && exe !== '') {
     const id = knownBuildId?.(exe) ?? buildIdOf(`${dir}/exe`);
@@ -114,11 +170,11 @@ export function readProcessInfo(
   return {
     pid,
     generation,
-    comm: name,
+    comm,
     exe,
-    service: otel.name ?? name,
+    service: serviceName({ comm, exe: link, kernelThread, otelName: otel.name }),
     version: version ?? 'unknown',
     containerId,
-    unreadable: comm === undefined,
+    unreadable: procComm === undefined,
   };
 }

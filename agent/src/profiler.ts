@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
-import { readProcessInfo, type ProcessInfo } from './process-info.js';
+import { readProcessInfo, type KernelIdentity, type ProcessInfo } from './process-info.js';
 import { CpuSampler, type Drained, type SampleBatch, type StackTable } from './sampler.js';
 
 export interface ProfilerOptions {
@@ -34,6 +34,11 @@ export class Profiler {
   readonly #processes = new Map<number, Map<number, ProcessInfo>>();
   /** Processes that exited: forgotten after the drain that follows their exit. */
   #exited = new Set<number>();
+  /**
+   * The processes forgotten at the last drain, still named: a sample a process takes while it
+   * finishes exiting can be counted after that drain's switch of map generations.
+   */
+  #forgotten = new Map<number, Map<number, ProcessInfo>>();
   #eventsLostSwept = 0;
   readonly #labelsOf = new WeakMap<ProcessInfo, ReadonlyArray<readonly [string, string]>>();
   readonly #opts: ProfilerOptions;
@@ -66,9 +71,9 @@ export class Profiler {
     }, 250);
   }
 
-  #capture(pid: number, generation: number): ProcessInfo {
+  #capture(pid: number, generation: number, kernel: KernelIdentity | undefined): ProcessInfo {
     // The executable's build-id comes from the snapshot's ELF state instead of opening it again.
-    const info = readProcessInfo(pid, generation, '/proc', (exe) =>
+    const info = readProcessInfo(pid, generation, kernel, '/proc', (exe) =>
       this.#symbolizer.snapshotProcess(pid, generation) ? this.#symbolizer.mappedBuildId(pid, exe) : undefined,
     );
     let generations = this.#processes.get(pid);
@@ -81,7 +86,7 @@ export class Profiler {
   #handleEvents(): void {
     for (const e of this.#sampler.events()) {
       if (e.kind === 'exit') this.#exited.add(e.pid);
-      else this.#capture(e.pid, e.generation);
+      else this.#capture(e.pid, e.generation, e);
     }
   }
 
@@ -93,11 +98,15 @@ export class Profiler {
     const drained = this.#sampler.drain();
     const exited = this.#exited;
     this.#exited = new Set();
+    // A sample counted just before the switch of map generations may have made its event after
+    // the read above: that event names a process that may be gone by now.
+    this.#handleEvents();
     const stats = this.#sampler.stats();
     this.#sweepIfEventsLost(stats.eventsLost, exited);
     const t2 = performance.now();
     const added = this.#addSamples(drained, builder, exited);
     const t3 = performance.now();
+    this.#forgotten = new Map();
     for (const pid of exited) this.#forget(pid);
     this.#opts.metrics?.observeDrain((t3 - t1) / 1000, stats, this.#symbolizer.stats(), this.#processes.size);
     this.#opts.logger.debug(
@@ -131,6 +140,8 @@ export class Profiler {
   }
 
   #forget(pid: number): void {
+    const generations = this.#processes.get(pid);
+    if (generations !== undefined) this.#forgotten.set(pid, generations);
     this.#processes.delete(pid);
     this.#symbolizer.forgetProcess(pid);
   }
@@ -144,9 +155,9 @@ export class Profiler {
     for (let i = 0; i < samples.length; i++) {
       const pid = samples.tgid[i]!;
       const generation = samples.generation[i]!;
-      let info = this.#processes.get(pid)?.get(generation);
+      let info = this.#processes.get(pid)?.get(generation) ?? this.#forgotten.get(pid)?.get(generation);
       if (info === undefined) {
-        info = this.#capture(pid, generation);
+        info = this.#capture(pid, generation, undefined);
         if (info.unreadable) exited.add(pid);
       }
 

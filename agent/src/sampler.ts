@@ -26,10 +26,17 @@ export interface ProcessEvent {
   kind: ProcessEventKind;
   pid: number;
   generation: number;
+  /** The process's name as the kernel had it when the event was made (the new one on exec). */
+  comm: string;
+  kernelThread: boolean;
 }
 
 const eventKinds: Record<number, ProcessEventKind> = { 1: 'new', 2: 'exec', 3: 'exit' };
-const PROCESS_EVENT_SIZE = 16;
+// `struct process_event` (bpf/profile.h).
+const PROCESS_EVENT_SIZE = 32;
+const COMM_OFFSET = 16;
+const COMM_LEN = 16;
+const PROCESS_KERNEL_THREAD = 1;
 
 export class CpuSampler {
   readonly #session: NativeBpfSession;
@@ -46,10 +53,18 @@ export class CpuSampler {
   events(): ProcessEvent[] {
     const buf = this.#session.pollEvents();
     const view = new DataView(buf);
+    const bytes = new Uint8Array(buf);
     const out: ProcessEvent[] = [];
     for (let o = 0; o + PROCESS_EVENT_SIZE <= buf.byteLength; o += PROCESS_EVENT_SIZE) {
       const kind = eventKinds[view.getUint32(o, true)];
-      if (kind !== undefined) out.push({ kind, pid: view.getUint32(o + 4, true), generation: view.getUint32(o + 8, true) });
+      if (kind === undefined) continue;
+      out.push({
+        kind,
+        pid: view.getUint32(o + 4, true),
+        generation: view.getUint32(o + 8, true),
+        comm: commOf(bytes.subarray(o + COMM_OFFSET, o + COMM_OFFSET + COMM_LEN)),
+        kernelThread: (view.getUint32(o + 12, true) & PROCESS_KERNEL_THREAD) !== 0,
+      });
     }
     return out;
   }
@@ -72,6 +87,13 @@ export class CpuSampler {
     this.#session.close();
   }
 }
+
+/** A NUL-terminated comm, decoded as /proc/<pid>/comm is read: bytes that are not UTF-8 become U+FFFD. */
+function commOf(field: Uint8Array): string {
+  const end = field.indexOf(0);
+  return utf8.decode(end === -1 ? field : field.subarray(0, end));
+}
+const utf8 = new TextDecoder();
 
 function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
   const n = buf.byteLength / size;

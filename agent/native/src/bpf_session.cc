@@ -25,6 +25,7 @@ namespace {
 
 // agent/src/sampler.ts reads the key's fields at fixed offsets.
 static_assert(sizeof(sample_key) == 32, "struct sample_key changed: update parseSamples in agent/src/sampler.ts");
+static_assert(sizeof(process_event) == 32, "struct process_event changed: update CpuSampler.events in agent/src/sampler.ts");
 constexpr size_t kSampleRecord = sizeof(sample_key) + sizeof(__u64);
 constexpr size_t kStackRecord = sizeof(__u64) + sizeof(stack);
 
