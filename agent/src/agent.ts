@@ -6,8 +6,11 @@ import { runDoctor } from './doctor.js';
 import type { AgentMetrics } from './metrics.js';
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
-import { ProfilePusher } from './push.js';
+import { ProfilePusher, type PushStats } from './push.js';
 import { HealthReporter, healthFigures } from './report.js';
+
+// How often the agent says what it pushed, in one line (each upload is a debug line).
+const PUSH_SUMMARY_EVERY_MS = 5 * 60_000;
 
 export interface AgentOptions {
   server?: string;
@@ -107,7 +110,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     const builder = merged ?? new PprofBuilder({ frequency: opts.frequency });
     const added = final ? profiler.stop(builder) : profiler.collect(builder);
     log.debug({ samples: added }, 'interval drained');
-    if (pusher !== undefined && added > 0) pusher.enqueue(await builder.encode(intervalStart, now), intervalStart, now);
+    if (pusher !== undefined && added > 0) pusher.enqueue(await builder.encode(intervalStart, now), added, intervalStart, now);
     reporter?.send();
     intervalStart = now;
   };
@@ -115,6 +118,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const timer = setInterval(() => {
     flushInterval(false).catch((err: unknown) => log.error({ err }, 'interval failed'));
   }, opts.intervalMs);
+  const summaryTimer = pusher !== undefined ? setInterval(logPushSummary(pusher, log), PUSH_SUMMARY_EVERY_MS) : undefined;
 
   let resolveDone!: () => void;
   let rejectDone!: (err: unknown) => void;
@@ -127,6 +131,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (stopped) return done;
     stopped = true;
     clearInterval(timer);
+    clearInterval(summaryTimer);
     clearTimeout(durationTimer);
     try {
       await flushInterval(true);
@@ -150,4 +155,25 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   const durationTimer = opts.durationMs !== undefined ? setTimeout(() => void stop(), opts.durationMs) : undefined;
   return { done, stop };
+}
+
+/** A function that logs what `pusher` did since its last call, when it did anything. */
+function logPushSummary(pusher: ProfilePusher, log: Logger): () => void {
+  let last: PushStats = pusher.stats();
+  let lastAt = Date.now();
+  return () => {
+    const now = pusher.stats();
+    const at = Date.now();
+    const change = {
+      profiles: now.sent - last.sent,
+      samples: now.samples - last.samples,
+      retries: now.retries - last.retries,
+      rejected: now.rejected - last.rejected,
+      dropped: now.dropped - last.dropped,
+    };
+    if (Object.values(change).some((n) => n > 0))
+      log.info({ ...change, queued: now.queued, seconds: Math.round((at - lastAt) / 1000) }, 'push summary');
+    last = now;
+    lastAt = at;
+  };
 }

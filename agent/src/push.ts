@@ -6,6 +6,8 @@ import type { AgentMetrics } from './metrics.js';
 
 interface Pending {
   body: Buffer;
+  /** CPU samples in the profile, for the summary of what was sent. */
+  samples: number;
   fromMs: number;
   untilMs: number;
   attempts: number;
@@ -19,12 +21,29 @@ export interface PusherOptions {
   maxQueueBytes?: number;
 }
 
+export interface PushStats {
+  /** Profiles the server took. */
+  sent: number;
+  /** CPU samples in them. */
+  samples: number;
+  /** Failed attempts that were tried again later. */
+  retries: number;
+  /** Profiles the server refused (4xx): dropped, not retried. */
+  rejected: number;
+  /** Profiles dropped from a full queue. */
+  dropped: number;
+  queued: number;
+  queuedBytes: number;
+}
+
 export class ProfilePusher {
   readonly #opts: PusherOptions;
   readonly #queue: Pending[] = [];
   #queuedBytes = 0;
   #sending: Promise<void> | undefined;
   #sent = 0;
+  #samplesSent = 0;
+  #retries = 0;
   #rejected = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #droppedCount = 0;
@@ -33,7 +52,7 @@ export class ProfilePusher {
     this.#opts = opts;
   }
 
-  enqueue(body: Buffer, fromMs: number, untilMs: number): void {
+  enqueue(body: Buffer, samples: number, fromMs: number, untilMs: number): void {
     const max = this.#opts.maxQueueBytes ?? 64 * 1024 * 1024;
     while (this.#queue.length > 0 && this.#queuedBytes + body.length > max) {
       const old = this.#queue.shift()!;
@@ -42,7 +61,7 @@ export class ProfilePusher {
       this.#droppedCount++;
       this.#opts.logger.warn({ fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued profile');
     }
-    this.#queue.push({ body, fromMs, untilMs, attempts: 0 });
+    this.#queue.push({ body, samples, fromMs, untilMs, attempts: 0 });
     this.#queuedBytes += body.length;
     this.#kick();
   }
@@ -60,6 +79,7 @@ export class ProfilePusher {
         this.#queuedBytes -= next.body.length;
       } catch (err) {
         next.attempts++;
+        this.#retries++;
         const delay = Math.min(60_000, 500 * 2 ** Math.min(next.attempts, 7)) * (0.5 + Math.random() / 2);
         this.#opts.logger.warn(
           { err: (err as Error).message, attempts: next.attempts, retryInMs: Math.round(delay) },
@@ -90,12 +110,18 @@ export class ProfilePusher {
     }
     if (res.status < 200 || res.status >= 300) throw new Error(`server answered ${res.status}`);
     this.#sent++;
+    this.#samplesSent += p.samples;
     this.#opts.metrics?.profileWritten('server');
+    // One upload every interval: the agent's periodic summary says it at info.
+    this.#opts.logger.debug({ bytes: p.body.length, samples: p.samples, attempts: p.attempts + 1 }, 'profile sent');
   }
 
-  stats(): { sent: number; rejected: number; dropped: number; queued: number; queuedBytes: number } {
+  /** Counts since the pusher started. */
+  stats(): PushStats {
     return {
       sent: this.#sent,
+      samples: this.#samplesSent,
+      retries: this.#retries,
       rejected: this.#rejected,
       dropped: this.#droppedCount,
       queued: this.#queue.length,

@@ -13,6 +13,8 @@ export interface FlagSpec {
   value?: string;
   min?: number;
   max?: number;
+  /** The only values a string flag takes. */
+  choices?: readonly string[];
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -51,6 +53,9 @@ function convert(flag: string, spec: FlagSpec, raw: string): string | number | b
       if (/^(0|false|no|off|)$/i.test(raw)) return false;
       throw new UsageError(`${envName(flag)} must be true or false, got "${raw}"`);
     default:
+      if (spec.choices !== undefined && !spec.choices.includes(raw)) {
+        throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
+      }
       return raw;
   }
 }
@@ -92,7 +97,8 @@ export function formatHelp(usage: string, summary: string, specs: FlagSpecs): st
     const left = `  --${name}${spec.type === 'boolean' ? '' : ` ${spec.value ?? spec.type.toUpperCase()}`}`;
     const def =
       spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '' : ` (default ${String(spec.default)})`;
-    return [left, `${spec.help}${def} [${envName(name)}]`];
+    const choices = spec.choices === undefined ? '' : ` (${spec.choices.join(', ')})`;
+    return [left, `${spec.help}${choices}${def} [${envName(name)}]`];
   });
   rows.push(['  --help', 'show this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;

@@ -1,10 +1,10 @@
-import { pino } from 'pino';
 import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { doctorCommand } from './commands/doctor.js';
 import { serverCommand } from './commands/server.js';
 import { upCommand } from './commands/up.js';
 import { formatHelp, parseFlags, UsageError } from './flags.js';
+import { createLogger } from './logger.js';
 
 const commands: Command[] = [upCommand, serverCommand, agentCommand, doctorCommand];
 
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp(`Usage: kiln ${command.name} [options]`, command.summary, command.flags));
     return 0;
   }
-  const log = pino({ level: (parsed.values['log-level'] as string | undefined) ?? 'info', base: { cmd: command.name } });
+  const log = await createLogger(parsed.values, command.name);
   try {
     return await command.run(parsed.values, log);
   } catch (err) {

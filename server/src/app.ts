@@ -3,6 +3,7 @@ import { Catalog } from './catalog.js';
 import { defaultIngestLimits, type IngestLimits } from './ingest/limits.js';
 import { installTokenAuth } from './http/auth.js';
 import { installErrorHandler } from './http/errors.js';
+import { ingestSummaryPlugin } from './http/ingest-summary.js';
 import { metricsPlugin } from './http/metrics.js';
 import { installUi } from './http/ui.js';
 import { openApi } from './http/openapi.js';
@@ -50,6 +51,7 @@ export const buildApp = fp<AppOptions>(
     await app.register(healthRoutes);
     await app.register(metricsRoutes);
     await app.register(statusRoutes);
+    await app.register(ingestSummaryPlugin);
     await app.register(ingestRoutes, {
       limits: { ...defaultIngestLimits, ...opts.ingest },
       concurrency: opts.storage.mode === 'embedded' ? 2 : 4,

@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import type { IngestLimits } from './ingest/limits.js';
 import { KilnUsageError, describeError } from './errors.js';
 import { readTokenFile } from './http/auth.js';
+import { RequestLog } from './http/request-log.js';
 import { checkClusterName, parseClickHouseUrl, type StorageConfig } from './storage/config.js';
 
 export interface ServerOptions {
@@ -49,7 +50,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Typed as Fastify's logger interface so plugins written against the default FastifyInstance fit.
   const loggerInstance: FastifyBaseLogger = options.logger;
   // First start on a large existing chDB store, or DDL ON CLUSTER, can outlast Fastify's 10 s default.
-  const app = Fastify({ loggerInstance, pluginTimeout: 120_000 });
+  const app = Fastify({ loggerInstance, logController: new RequestLog(), pluginTimeout: 120_000 });
   const closeAfterFailedStart = () => app.close().catch((err: unknown) => options.logger.error({ err }, 'close after failed start'));
   try {
     await app.register(buildApp, {

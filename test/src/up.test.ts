@@ -20,4 +20,11 @@ test('kiln up serves /healthz, /readyz and the UI, starts the agent and prints t
   assert.match(metrics, /kiln_agent_process_resident_memory_bytes/);
   assert.match(kiln.output(), new RegExp(`Kiln is up: open http://localhost:${port}`));
   assert.equal(await kiln.stop(), 0, 'a graceful shutdown exits 0');
+  // Through a pipe (not a terminal) every log line is one JSON object, for log collectors.
+  const logLines = kiln
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('Kiln is up'));
+  assert.ok(logLines.length > 0);
+  for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `a JSON line: ${line}`);
 });

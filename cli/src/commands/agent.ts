@@ -1,6 +1,6 @@
 import type { startAgent } from '@kiln/agent';
 import type { Command } from '../command.js';
-import { logLevelFlag } from '../command.js';
+import { logFlags } from '../command.js';
 import { UsageError, type FlagSpecs, type FlagValues } from '../flags.js';
 import { untilSignal } from '../shutdown.js';
 
@@ -52,7 +52,7 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run the node agent: eBPF CPU profiles of every process on this host, symbolized here, as pprof.',
-  flags: { ...agentFlags, ...logLevelFlag },
+  flags: { ...agentFlags, ...logFlags },
   async run(values, log) {
     const { startAgent } = await import('@kiln/agent');
     const agent = await startAgent({ ...agentOptions(values), logger: log });

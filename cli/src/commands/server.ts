@@ -1,6 +1,6 @@
 import type { startServer } from '@kiln/server';
 import type { Command } from '../command.js';
-import { logLevelFlag } from '../command.js';
+import { logFlags } from '../command.js';
 import type { FlagSpecs, FlagValues } from '../flags.js';
 import { untilSignal } from '../shutdown.js';
 
@@ -72,7 +72,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 export const serverCommand: Command = {
   name: 'server',
   summary: 'Run the Kiln server: ingest, storage (embedded ClickHouse or a cluster), query API and UI.',
-  flags: { ...serverFlags, ...logLevelFlag },
+  flags: { ...serverFlags, ...logFlags },
   async run(values, log) {
     // Loaded on use: the server pulls in embedded ClickHouse (~140 MB resident), which the agent must not carry.
     const { startServer, schemaStatements } = await import('@kiln/server');

@@ -1,6 +1,6 @@
 import type { RunningAgent } from '@kiln/agent';
 import type { Command } from '../command.js';
-import { logLevelFlag } from '../command.js';
+import { logFlags } from '../command.js';
 import { untilSignal } from '../shutdown.js';
 import { agentFlags, defaultMetricsPort } from './agent.js';
 import { serverFlags, serverOptions } from './server.js';
@@ -16,7 +16,7 @@ export const upCommand: Command = {
       ...agentFlags['metrics-port']!,
       help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)`,
     },
-    ...logLevelFlag,
+    ...logFlags,
   },
   async run(values, log) {
     const [{ startAgent }, { startServer }] = await Promise.all([import('@kiln/agent'), import('@kiln/server')]);

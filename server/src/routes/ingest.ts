@@ -55,6 +55,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async
 
   const reject = (reply: FastifyReply, status: number, reason: string, error: string, retryAfter?: number) => {
     m.rejected.inc({ reason });
+    app.ingestSummary.refused(reason);
     if (retryAfter !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
     return reply.code(status).send({ error });
   };
@@ -135,6 +136,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async
       }
       m.profiles.inc({ format });
       m.samples.inc(rows.samples.length);
+      app.ingestSummary.stored(request.ip, rows.samples.length);
       if (rows.truncatedStacks > 0) m.truncated.inc(rows.truncatedStacks);
       return { id: rows.profile.id, samples: rows.samples.length };
     },
