@@ -465,6 +465,43 @@ describe('web UI', () => {
     });
   });
 
+  it('compare: the checkout v1 → v2 regression is significant and first in the API and the tables; noise is hidden until asked for', async () => {
+    const left = `{service="${COMPARE.service}",version="${COMPARE.left}"}`;
+    const right = `{service="${COMPARE.service}",version="${COMPARE.right}"}`;
+    const res = await fetch(
+      `${server.url}/api/v1/diff?left=${encodeURIComponent(left)}&right=${encodeURIComponent(right)}&from=now-7d&until=now`,
+    );
+    if (!res.ok) assert.fail(`GET /api/v1/diff: ${res.status} ${await res.text()}`);
+    const { metadata } = (await res.json()) as {
+      metadata: { changes: { name: string; leftSelf: number; rightSelf: number; significant: boolean }[] };
+    };
+    const [top] = metadata.changes;
+    assert.equal(top?.name, COMPARE.regressed, JSON.stringify(metadata.changes.slice(0, 5)));
+    assert.equal(top.significant, true);
+    assert.ok(top.rightSelf > top.leftSelf);
+    assert.equal(metadata.changes.find((c) => c.name === COMPARE.added)?.significant, true, 'the function only in v2 is a real change');
+
+    await withPage('compare-noise', async (page) => {
+      await page.goto(`${server.url}/compare?left=${encodeURIComponent(left)}&right=${encodeURIComponent(right)}&from=now-7d&until=now`);
+      await page.locator('[data-testid=diff-flamegraph]').waitFor({ timeout: 20_000 });
+      const first = page.locator('[data-testid=regressions] [data-testid=diff-row]').first();
+      await first.waitFor();
+      assert.equal(await first.getAttribute('data-name'), COMPARE.regressed);
+      assert.equal(await first.getAttribute('data-significant'), 'true');
+      const rows = page.locator('[data-testid=diff-row]');
+      const significant = async () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-significant')));
+      assert.ok(
+        (await significant()).every((v) => v === 'true'),
+        'only significant changes listed by default',
+      );
+      const shown = await rows.count();
+      await page.locator('[data-testid=show-noise]').check();
+      await page.locator('[data-testid=diff-row][data-significant=false]').first().waitFor();
+      assert.ok((await rows.count()) > shown, 'the toggle lists the changes within noise as well');
+      await page.screenshot({ path: artifactPath('ui-compare-noise.png'), fullPage: true });
+    });
+  });
+
   it('a server without data shows how to start an agent', async () => {
     const empty = await startUiServer();
     try {
