@@ -14,8 +14,8 @@ const LEVELS = new Map<number, { name: string; color: string }>([
 const RESET = '\x1b[0m';
 const DIM = '\x1b[2m';
 
-// Printed in their own place (time, level, component, message, stack) or the same on every line.
-const NOT_FIELDS = new Set(['level', 'time', 'msg', 'component', 'pid', 'hostname', 'cmd']);
+// Printed in their own place, or (cmd) the same on every line: the command the user just typed.
+const NOT_FIELDS = new Set(['level', 'time', 'msg', 'component', 'cmd']);
 
 /** A pino destination that prints each record with `formatRecord`. */
 export class PrettyLogStream {
