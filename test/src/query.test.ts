@@ -60,6 +60,19 @@ describe('query API', () => {
       assert.deepEqual(at(['main', 'shared']), [10 * MS, 8 * MS]);
       const main = flameNodes(d.body).find((n) => n.name === 'main')!;
       assert.deepEqual([main.self, main.rSelf], [1 * MS, 0]);
+      // Per function, sorted by the change of self share: new_only 0 → 53%, both 67% → 35%, …
+      assert.deepEqual(
+        d.body.metadata.changes.map((c) => [c.name, c.leftSelf / MS, c.rightSelf / MS, c.leftTotal / MS, c.rightTotal / MS]),
+        [
+          ['new_only', 0, 9, 0, 9],
+          ['both', 10, 6, 10, 6],
+          ['old_only', 4, 0, 4, 0],
+          ['shared', 0, 2, 10, 8],
+          ['main', 1, 0, 15, 17],
+        ],
+      );
+      // A 31 pp swing over 15 and 17 samples is within sampling noise.
+      assert.equal(d.body.metadata.changes.find((c) => c.name === 'both')?.significant, false);
 
       // Per-side time ranges: the right side in an empty hour has nothing.
       const shifted = await getJson<DiffResponse>(server.url, '/api/v1/diff', {
