@@ -112,6 +112,10 @@ describe('web UI', () => {
         await page.locator(`[data-testid=service-row][data-service="${service}"]`).waitFor({ timeout: 20_000 });
       }
       for (const node of nodes) await page.locator(`[data-testid=node-row][data-node="${node}"]`).waitFor();
+      // The agent's health (GET /api/v1/agents): it tracked the workloads' processes, at least.
+      const processes = page.locator(`[data-testid=node-row][data-node="${hostname()}"] [data-testid=node-processes]`);
+      await processes.waitFor({ timeout: 20_000 });
+      assert.ok(Number(((await processes.textContent()) ?? '').replace(/\D/g, '')) > 0, 'processes tracked shown');
       await page
         .locator(`[data-testid=home-functions] [data-testid=function-row][data-name="${EXPLORE.hot}"]`)
         .waitFor({ timeout: 20_000 });

@@ -1,7 +1,7 @@
 // Unit tests of the home page's domain logic (web/src/lib/home.ts), run under node:test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Series } from '@kiln/api/http';
+import type { AgentStatus, Series } from '@kiln/api/http';
 import { summariseVersions } from '../src/lib/deploys';
 import { decodeFlamebearer } from '../src/lib/flamegraph/index';
 import {
@@ -49,16 +49,46 @@ test('services: busiest first, unnamed and idle groups left out', () => {
 });
 
 test('nodes: by name with their last profile; uploads without a node label are not a node', () => {
-  const rows = nodesByName([
-    series({ node: 'b' }, [1], T0 + 5000),
-    series({ node: '' }, [9], T0),
-    series({ node: 'a' }, [2], T0 + 9000),
-    series({ node: 'gone' }, [0], null),
-  ]);
+  const rows = nodesByName(
+    [
+      series({ node: 'b' }, [1], T0 + 5000),
+      series({ node: '' }, [9], T0),
+      series({ node: 'a' }, [2], T0 + 9000),
+      series({ node: 'gone' }, [0], null),
+    ],
+    [],
+  );
   assert.deepEqual(rows, [
-    { node: 'a', lastSeen: T0 + 9000, total: 2 },
-    { node: 'b', lastSeen: T0 + 5000, total: 1 },
+    { node: 'a', lastSeen: T0 + 9000, total: 2, health: null },
+    { node: 'b', lastSeen: T0 + 5000, total: 1, health: null },
   ]);
+});
+
+test('nodes: each with its agent’s health; a node that reported health without samples is listed too', () => {
+  const agent = (node: string, lastSeen: number, samplesLost: number): AgentStatus => ({
+    node,
+    version: '0.1.0',
+    startedAt: T0 - 60_000,
+    intervalMs: 10_000,
+    samples: 1000,
+    samplesLost,
+    processesTracked: 42,
+    profilesDropped: 1,
+    lastSeen,
+  });
+  const rows = nodesByName(
+    [series({ node: 'a' }, [2], T0 + 9000), series({ node: 'b' }, [1], T0 + 5000)],
+    [agent('b', T0 + 7000, 3), agent('idle', T0 + 1000, 0)],
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.node, r.lastSeen, r.total, r.health?.samplesLost ?? null]),
+    [
+      ['a', T0 + 9000, 2, null],
+      ['b', T0 + 7000, 1, 3],
+      ['idle', T0 + 1000, 0, 0],
+    ],
+  );
+  assert.deepEqual(rows[1]!.health, { version: '0.1.0', samplesLost: 3, processesTracked: 42, profilesDropped: 1 });
 });
 
 test('hottest functions: by self time across all stacks, the root left out', () => {

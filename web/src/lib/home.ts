@@ -1,7 +1,7 @@
 // The home page's figures, computed from the answers of the series and flame graph APIs: what
 // runs, on which nodes, where the CPU goes and what was deployed last; and the links from each row
 // into explore and compare.
-import type { Series } from '@kiln/api/http';
+import type { AgentStatus, Series } from '@kiln/api/http';
 import type { Version } from './deploys';
 import { functionTable, sortRows, type FlameTree } from './flamegraph';
 import { formatSelector } from './selector';
@@ -26,22 +26,43 @@ export function servicesByTotal(series: readonly Series[]): ServiceRow[] {
   return out.sort((a, b) => b.total - a.total || compare(a.service, b.service));
 }
 
+/** An agent's figures since it started, from its latest health report. */
+export type AgentHealth = Pick<AgentStatus, 'version' | 'samplesLost' | 'processesTracked' | 'profilesDropped'>;
+
 export interface NodeRow {
   node: string;
-  /** unix ms of the node's last profile in the range. */
+  /** unix ms of the node's last profile or health report in the range. */
   lastSeen: number;
+  /** Samples of its profiles in the range (0: it reported health but sent no samples). */
   total: number;
+  /** null when its agent sends no health reports (an older agent). */
+  health: AgentHealth | null;
 }
 
-/** One row per node (the series grouped by `node`), by name. Uploads without a node label (SDKs) are left out. */
-export function nodesByName(series: readonly Series[]): NodeRow[] {
-  const out: NodeRow[] = [];
+/**
+ * One row per node, by name: the nodes of the series grouped by `node` (uploads without the
+ * label come from SDKs, not agents, and are left out), with the health of each from `agents`
+ * (GET /api/v1/agents), and the nodes that reported health without samples.
+ */
+export function nodesByName(series: readonly Series[], agents: readonly AgentStatus[]): NodeRow[] {
+  const rows = new Map<string, NodeRow>();
   for (const s of series) {
     const node = s.labels['node'];
     if (node === undefined || node === '' || s.lastSeen === null || !(s.total > 0)) continue;
-    out.push({ node, lastSeen: s.lastSeen, total: s.total });
+    rows.set(node, { node, lastSeen: s.lastSeen, total: s.total, health: null });
   }
-  return out.sort((a, b) => compare(a.node, b.node));
+  for (const a of agents) {
+    const health = {
+      version: a.version,
+      samplesLost: a.samplesLost,
+      processesTracked: a.processesTracked,
+      profilesDropped: a.profilesDropped,
+    };
+    const row = rows.get(a.node);
+    if (row === undefined) rows.set(a.node, { node: a.node, lastSeen: a.lastSeen, total: 0, health });
+    else rows.set(a.node, { ...row, lastSeen: Math.max(row.lastSeen, a.lastSeen), health });
+  }
+  return [...rows.values()].sort((a, b) => compare(a.node, b.node));
 }
 
 export interface HotFunction {
