@@ -178,3 +178,23 @@ export function readProcessInfo(
     unreadable: procComm === undefined,
   };
 }
+
+/**
+ * A process that exited before /proc was read has no executable to take a build-id from: it gets
+ * the version last seen for its service, so a short-lived run of a program joins that program's
+ * version instead of making an `unknown` one beside it. Bounded: the oldest services go first.
+ */
+export class ServiceVersions {
+  readonly #last = new Map<string, string>();
+  constructor(readonly max = 4096) {}
+
+  fill(info: ProcessInfo): void {
+    if (info.version !== 'unknown') {
+      this.#last.delete(info.service);
+      this.#last.set(info.service, info.version);
+      if (this.#last.size > this.max) this.#last.delete(this.#last.keys().next().value!);
+    } else if (info.unreadable) {
+      info.version = this.#last.get(info.service) ?? 'unknown';
+    }
+  }
+}

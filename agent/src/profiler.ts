@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
-import { readProcessInfo, type KernelIdentity, type ProcessInfo } from './process-info.js';
+import { readProcessInfo, ServiceVersions, type KernelIdentity, type ProcessInfo } from './process-info.js';
 import { CpuSampler, type Drained, type SampleBatch, type StackTable } from './sampler.js';
 
 export interface ProfilerOptions {
@@ -32,6 +32,7 @@ export class Profiler {
   readonly #symbolizer: Symbolizer;
   /** Captured processes by pid, then generation (bumped at each exec). */
   readonly #processes = new Map<number, Map<number, ProcessInfo>>();
+  readonly #versions = new ServiceVersions();
   /** Processes that exited: forgotten after the drain that follows their exit. */
   #exited = new Set<number>();
   /**
@@ -76,6 +77,7 @@ export class Profiler {
     const info = readProcessInfo(pid, generation, kernel, '/proc', (exe) =>
       this.#symbolizer.snapshotProcess(pid, generation) ? this.#symbolizer.mappedBuildId(pid, exe) : undefined,
     );
+    this.#versions.fill(info);
     let generations = this.#processes.get(pid);
     if (generations === undefined) this.#processes.set(pid, (generations = new Map<number, ProcessInfo>()));
     generations.set(generation, info);

@@ -4,7 +4,15 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { containerIdFromCgroup, isKernelThread, otelResource, readProcessInfo, serviceName } from '../src/process-info.js';
+import {
+  containerIdFromCgroup,
+  isKernelThread,
+  otelResource,
+  readProcessInfo,
+  serviceName,
+  ServiceVersions,
+  type ProcessInfo,
+} from '../src/process-info.js';
 
 const user = { exe: '/usr/bin/short_lived', kernelThread: false, otelName: undefined };
 
@@ -103,4 +111,36 @@ test('containerIdFromCgroup: docker, containerd (cri) and CRI-O cgroup paths; no
   );
   assert.equal(containerIdFromCgroup(`12:cpu,cpuacct:/kubepods/burstable/pod1/${id}\n0::/\n`), id);
   assert.equal(containerIdFromCgroup('0::/user.slice/user-0.slice/session-1.scope\n'), '');
+});
+
+test('a process gone before /proc was read takes the version last seen for its service', () => {
+  const info = (service: string, version: string, unreadable: boolean): ProcessInfo => ({
+    pid: 1,
+    generation: 0,
+    comm: service,
+    exe: '',
+    service,
+    version,
+    containerId: '',
+    unreadable,
+  });
+  const versions = new ServiceVersions(2);
+  const early = info('app', 'unknown', true);
+  versions.fill(early);
+  assert.equal(early.version, 'unknown', 'nothing seen yet');
+  versions.fill(info('app', 'build-aaaa', false));
+  const gone = info('app', 'unknown', true);
+  versions.fill(gone);
+  assert.equal(gone.version, 'build-aaaa');
+  const other = info('other', 'unknown', true);
+  versions.fill(other);
+  assert.equal(other.version, 'unknown', 'per service');
+  const readable = info('app', 'unknown', false);
+  versions.fill(readable);
+  assert.equal(readable.version, 'unknown', 'a readable process keeps what it said');
+  versions.fill(info('b', 'v1', false));
+  versions.fill(info('c', 'v1', false));
+  const evicted = info('app', 'unknown', true);
+  versions.fill(evicted);
+  assert.equal(evicted.version, 'unknown', 'bounded: the oldest service is forgotten');
 });
