@@ -1,6 +1,7 @@
 // The change-versus-noise rule: its test at small and large sample counts, the multiple-comparison
 // guard, one sample's value, and the per-function changes of a diff's stacks.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
   FAMILY_ALPHA,
@@ -12,16 +13,10 @@ import {
   twoSidedP,
 } from '../src/flamebearer/changes.js';
 
-/** Deterministic uniform [0, 1) draws (mulberry32), so a "random" run is the same run every time. */
+/** Deterministic uniform [0, 1) draws (a hash of seed and counter): so a "random" run is the same run every time. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let n = 0;
+  return () => createHash('sha256').update(`${seed}:${n++}`).digest().readUInt32LE(0) / 2 ** 32;
 }
 
 /** `samples` draws from `weights` (one per stack), as counts per stack. */

@@ -1,6 +1,7 @@
 // GET /api/v1/diff's `metadata.changes` in process: two uploads drawn from one distribution are
 // noise, a function moving from 10% to 40% of the samples is a significant change listed first.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { DiffResponse } from '@kiln/api/http';
 import type { FastifyInstance } from 'fastify';
@@ -10,16 +11,10 @@ const t = Math.floor(Date.now() / 10_000) * 10 - 120;
 const range = { from: t - 60, until: t + 60 };
 const app: FastifyInstance = await testApp();
 
-/** Deterministic uniform [0, 1) draws (mulberry32): the "random" uploads are the same every run. */
+/** Deterministic uniform [0, 1) draws (a hash of seed and counter): the "random" uploads are the same every run. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  let n = 0;
+  return () => createHash('sha256').update(`${seed}:${n++}`).digest().readUInt32LE(0) / 2 ** 32;
 }
 
 /** Folded text of `samples` samples drawn over `stacks` with their weights. */
