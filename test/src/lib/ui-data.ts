@@ -106,18 +106,26 @@ export const COMPARE = {
  * only in v2. v1 runs first, then v2.
  */
 export async function seedCompareData(serverUrl: string): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('seeding compare data runs the BPF agent and needs root');
+  await seedVersionRuns(serverUrl, [
+    { workload: `${COMPARE.left}/checkout`, version: COMPARE.left },
+    { workload: `${COMPARE.right}/checkout`, version: COMPARE.right },
+  ]);
+}
+
+/** Runs each workload for 10 s, one after the other, as `service.version` of its run, under a real agent pushing to the server. */
+export async function seedVersionRuns(serverUrl: string, runs: { workload: string; version: string }[]): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('seeding versions runs the BPF agent and needs root');
   buildWorkloads();
   const metricsPort = await freePort();
   const agent = runKiln(['agent', '--server', serverUrl, '--interval', '2s', '--frequency', '299', '--metrics-port', String(metricsPort)]);
   try {
     await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
-    for (const version of [COMPARE.left, COMPARE.right]) {
-      const run = await startWorkload(`${version}/checkout`, ['10', '2'], {
+    for (const { workload, version } of runs) {
+      const run = await startWorkload(workload, ['10', '2'], {
         env: { OTEL_RESOURCE_ATTRIBUTES: `service.version=${version}` },
       });
       const code = await run.exited;
-      if (code !== 0) throw new Error(`checkout ${version} exited with ${code}`);
+      if (code !== 0) throw new Error(`${workload} as ${version} exited with ${code}`);
     }
   } catch (err) {
     await agent.stop();
