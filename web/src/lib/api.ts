@@ -2,6 +2,7 @@
 // Request and response types are the server's own (@kiln/api/http); types only, so the schemas'
 // runtime stays out of the bundle.
 import type {
+  AgentsResponse,
   DiffQuery,
   DiffResponse,
   FlamegraphQuery,
@@ -114,6 +115,8 @@ export const api = {
 
   labelValues: async (name: string, q: SelectionQuery, options?: RequestOptions): Promise<string[]> =>
     (await getJson<LabelValuesResponse>(withQuery(`/api/v1/labels/${encodeURIComponent(name)}/values`, { ...q }), options)).values,
+
+  agents: (q: TimeRangeQuery, options?: RequestOptions) => getJson<AgentsResponse>(withQuery('/api/v1/agents', { ...q }), options),
 
   profileTypes: async (q: TimeRangeQuery, options?: RequestOptions): Promise<string[]> =>
     (await getJson<ProfileTypesResponse>(withQuery('/api/v1/profile-types', { ...q }), options)).profileTypes.map((t) => t.name),

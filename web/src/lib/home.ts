@@ -5,7 +5,7 @@ import type { AgentStatus, Series } from '@kiln/api/http';
 import type { Version } from './deploys';
 import { functionTable, sortRows, type FlameTree } from './flamegraph';
 import { formatSelector } from './selector';
-import type { TimeRange } from './time';
+import { msParam, type TimeRange } from './time';
 
 export interface ServiceRow {
   service: string;
@@ -117,11 +117,14 @@ export function exploreParams(selector: string, range: TimeRange, extra: Record<
 // profile that straddles each edge.
 const COMPARE_PAD_MS = 60_000;
 
-/** Search parameters of the compare page: `older` on the left, `newer` on the right, both of `service`. */
-export function compareParams(service: string, older: Version, newer: Version): URLSearchParams {
+/**
+ * Search parameters of the compare page: `older` on the left, `newer` on the right, both of
+ * `service` (of profile type `type`, '' for the default), over a range covering both.
+ */
+export function compareParams(service: string, older: Version, newer: Version, type = ''): URLSearchParams {
   const side = (version: string): string =>
     formatSelector({
-      type: '',
+      type,
       matchers: [
         { name: 'service', op: '=', value: service },
         { name: 'version', op: '=', value: version },
@@ -130,8 +133,8 @@ export function compareParams(service: string, older: Version, newer: Version): 
   return new URLSearchParams({
     left: side(older.version),
     right: side(newer.version),
-    from: String(Math.round(Math.min(older.first, newer.first) - COMPARE_PAD_MS)),
-    until: String(Math.round(Math.max(older.last, newer.last) + COMPARE_PAD_MS)),
+    from: msParam(Math.min(older.first, newer.first) - COMPARE_PAD_MS),
+    until: msParam(Math.max(older.last, newer.last) + COMPARE_PAD_MS),
   });
 }
 

@@ -312,6 +312,7 @@ export function withoutNoise(model: FlameModel): FlameModel {
   const isNoise = (node: number): boolean => node > 0 && significant[node] === 0;
   return {
     ...model,
+    isNoise,
     bucketOf: (node) => (isNoise(node) ? DIFF_NEUTRAL : model.bucketOf(node)),
     labelOf(node) {
       if (!isNoise(node)) return model.labelOf(node);

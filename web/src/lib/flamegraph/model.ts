@@ -31,6 +31,8 @@ export interface FlameModel {
   bucketOf(node: number): number;
   /** Text drawn on a frame (function name without location, with a new/removed mark in diffs). */
   labelOf(node: number): string;
+  /** Diffs: whether the node's change is within sampling noise (absent: not tested). */
+  isNoise?(node: number): boolean;
 }
 
 let single: Palette | undefined;
