@@ -13,6 +13,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { queryRoutes } from './routes/query.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
+import { traceRoutes } from './routes/traces.js';
 import { clickhousePlugin } from './storage/clickhouse.js';
 import type { StorageConfig } from './storage/config.js';
 import type { SchemaContext } from './storage/ddl.js';
@@ -52,10 +53,9 @@ export const buildApp = fp<AppOptions>(
     await app.register(metricsRoutes);
     await app.register(statusRoutes);
     await app.register(ingestSummaryPlugin);
-    await app.register(ingestRoutes, {
-      limits: { ...defaultIngestLimits, ...opts.ingest },
-      concurrency: opts.storage.mode === 'embedded' ? 2 : 4,
-    });
+    const ingestLimits = { ...defaultIngestLimits, ...opts.ingest };
+    await app.register(ingestRoutes, { limits: ingestLimits, concurrency: opts.storage.mode === 'embedded' ? 2 : 4 });
+    await app.register(traceRoutes, { maxBodyBytes: ingestLimits.maxBodyBytes, maxDecodedBytes: ingestLimits.maxProfileBytes });
     await app.register(queryRoutes);
     await app.register(agentRoutes);
     await installUi(app, opts.webRoot);

@@ -12,7 +12,7 @@ import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions
 import { createChdbConnection } from 'chdb/connection';
 import { runKiln, tempDir } from './lib/kiln.js';
 
-const TABLES = ['kiln_functions', 'kiln_stacks', 'kiln_series', 'kiln_samples', 'kiln_profiles', 'kiln_agents'];
+const TABLES = ['kiln_functions', 'kiln_stacks', 'kiln_series', 'kiln_samples', 'kiln_profiles', 'kiln_agents', 'kiln_spans'];
 
 async function printSchema(args: string[]): Promise<string[]> {
   const kiln = runKiln(['server', '--print-schema', ...args]);

@@ -5,3 +5,4 @@ export * from './common.js';
 export * from './ingest.js';
 export * from './ops.js';
 export * from './query.js';
+export * from './traces.js';

@@ -24,7 +24,8 @@ export function seconds(range: TimeRange): { from: number; until: number } {
   return { from: Math.floor(range.fromMs / 1000), until: Math.ceil(range.untilMs / 1000) };
 }
 
-function labelCondition(column: string, m: Matcher, p: Params): string {
+/** One matcher as a condition on `column`. */
+export function labelCondition(column: string, m: Matcher, p: Params): string {
   switch (m.op) {
     case '=':
       return `${column} = ${p.add('String', m.value)}`;

@@ -164,6 +164,36 @@ export const migrations: readonly Migration[] = [
         shardingKey: 'cityHash64(node)',
       }),
   },
+  {
+    version: 7,
+    name: 'spans: OpenTelemetry spans from SDKs (OTLP) and, later, from the agent',
+    // Sorted for "the slowest spans of a service in a time range"; a trace or span is found by its
+    // bloom filters. Ids are hex strings, as OTLP/JSON and traceparent write them (docs/storage.md).
+    statements: (ctx) =>
+      createTable(ctx, {
+        name: T.spans,
+        columns: `
+        service LowCardinality(String),
+        start_time DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        duration_ns UInt64 CODEC(T64, ZSTD(1)),
+        trace_id String CODEC(ZSTD(1)),
+        span_id String CODEC(ZSTD(1)),
+        parent_span_id String CODEC(ZSTD(1)),
+        name LowCardinality(String),
+        kind LowCardinality(String),
+        status_code LowCardinality(String),
+        status_message String CODEC(ZSTD(1)),
+        source LowCardinality(String),
+        resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        span_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX span_id_bloom span_id TYPE bloom_filter(0.001) GRANULARITY 1`,
+        engine: 'MergeTree',
+        tail: `PARTITION BY toDate(start_time) ORDER BY (service, start_time) ${ttlFor(ctx, T.spans)}`,
+        // A trace's spans live on one shard, together.
+        shardingKey: 'cityHash64(trace_id)',
+      }),
+  },
 ];
 
 checkOrder(migrations);
