@@ -1,5 +1,7 @@
 // OTLP/HTTP trace requests (protobuf or JSON) → span rows, with OpenTelemetry's own proto
-// definitions (the protobufjs module @opentelemetry/otlp-transformer generates from them).
+// definitions (the protobufjs module @opentelemetry/otlp-transformer generates from them). The
+// package exports that module only by its file path, so the dependency is held to one minor
+// version (0.208); later versions dropped request decoding and need Node 22.
 import otlpRoot from '@opentelemetry/otlp-transformer/build/src/generated/root.js';
 import { IngestError } from './limits.js';
 
