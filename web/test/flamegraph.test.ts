@@ -32,7 +32,6 @@ import {
   significantNodes,
   singleModel,
   sortRows,
-  withoutNoise,
   type FlameTree,
 } from '../src/lib/flamegraph/index';
 
@@ -420,7 +419,7 @@ test('diff significance: rows and frames within sampling noise are marked, real 
   const nodes = significantNodes(t);
   assert.equal(nodes[find(t, 'main', 'hot')], 1);
   assert.equal(nodes[find(t, 'main', 'warm')], 0);
-  const model = withoutNoise(diffModel(t, 'relative'));
+  const model = diffModel(t, 'relative', 'both', nodes);
   assert.equal(model.bucketOf(find(t, 'main', 'fresh')), DIFF_NEUTRAL);
   assert.equal(model.labelOf(find(t, 'main', 'fresh')), 'fresh');
   assert.equal(model.bucketOf(find(t, 'main', 'warm')), DIFF_NEUTRAL);

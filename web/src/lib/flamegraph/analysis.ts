@@ -2,9 +2,6 @@
 // callees of one function), diff rows (regressions and improvements) and which of a diff's
 // changes are beyond sampling noise.
 import { sampleValue, significanceRule } from '@kiln/api/flamebearer/changes';
-import { parseFrame } from './frames';
-import type { FlameModel } from './model';
-import { DIFF_NEUTRAL } from './palette';
 import { TreeBuilder, type FlameTree } from './tree';
 
 /**
@@ -302,22 +299,4 @@ export function significantNodes(tree: FlameTree): Uint8Array {
   const out = new Uint8Array(tree.count);
   for (let i = 1; i < tree.count; i++) out[i] = significant(tree.leftTotal[i]!, tree.rightTotal[i]!) ? 1 : 0;
   return out;
-}
-
-/** A diff model whose frames within noise are drawn neutral and without a new/removed mark. */
-export function withoutNoise(model: FlameModel): FlameModel {
-  const { tree } = model;
-  const significant = significantNodes(tree);
-  const plain = new Array<string | undefined>(tree.names.length);
-  const isNoise = (node: number): boolean => node > 0 && significant[node] === 0;
-  return {
-    ...model,
-    isNoise,
-    bucketOf: (node) => (isNoise(node) ? DIFF_NEUTRAL : model.bucketOf(node)),
-    labelOf(node) {
-      if (!isNoise(node)) return model.labelOf(node);
-      const n = tree.name[node]!;
-      return (plain[n] ??= parseFrame(tree.names[n]!).fn);
-    },
-  };
 }

@@ -6,6 +6,7 @@ import { computeStarts, diffWeights } from './layout';
 import {
   DIFF_DIM_OFFSET,
   DIFF_MERGED,
+  DIFF_NEUTRAL,
   DIFF_NEW,
   DIFF_REMOVED,
   DIM_OFFSET,
@@ -70,12 +71,18 @@ export function singleModel(tree: FlameTree): FlameModel {
 
 export type DiffSide = 'both' | 'left' | 'right';
 
-/** Model of a differential flame graph: `both` is the overlay, `left`/`right` the halves of a split view. */
-export function diffModel(tree: FlameTree, mode: DiffMode, side: DiffSide = 'both'): FlameModel {
+/**
+ * Model of a differential flame graph: `both` is the overlay, `left`/`right` the halves of a split
+ * view. With `significant` (per node, 1 beyond sampling noise: `significantNodes`), the other
+ * frames are drawn neutral and without a new/removed mark.
+ */
+export function diffModel(tree: FlameTree, mode: DiffMode, side: DiffSide = 'both', significant?: Uint8Array): FlameModel {
   diff ??= diffPalette();
   const weight = diffWeights(tree, mode, side);
   const start = computeStarts(tree, weight);
   const buckets = diffNodeBuckets(tree, mode);
+  const isNoise = significant && ((node: number): boolean => node > 0 && significant[node] === 0);
+  if (isNoise) for (let i = 1; i < tree.count; i++) if (isNoise(i)) buckets[i] = DIFF_NEUTRAL;
   const labels = new Array<string | undefined>(tree.names.length);
   return {
     tree,
@@ -84,6 +91,7 @@ export function diffModel(tree: FlameTree, mode: DiffMode, side: DiffSide = 'bot
     palette: diff,
     dimOffset: DIFF_DIM_OFFSET,
     mergedBucket: DIFF_MERGED,
+    ...(isNoise && { isNoise }),
     bucketOf: (node) => buckets[node]!,
     labelOf(node) {
       const n = tree.name[node]!;
