@@ -6,3 +6,4 @@ export * from './ingest.js';
 export * from './ops.js';
 export * from './query.js';
 export * from './traces.js';
+export * from './spans.js';

@@ -7,7 +7,7 @@ export { DiffResponse, FlamegraphResponse } from '../flamebearer/schema.js';
 export const DEFAULT_MAX_NODES = 8192;
 export const MAX_MAX_NODES = 1_000_000;
 
-const MaxNodes = Type.Optional(
+export const MaxNodes = Type.Optional(
   Type.Integer({ minimum: 1, maximum: MAX_MAX_NODES, description: `node cap (default ${DEFAULT_MAX_NODES})` }),
 );
 

@@ -19,6 +19,10 @@ export const TracesQuery = Type.Object({
   from: Time(),
   until: Time(),
   minDuration: Type.Optional(Type.String({ description: 'only spans at least this long: 250ms, 2s, 1m' })),
+  name: Type.Optional(Type.String({ description: 'only spans of this route or statement (the span name, exactly)' })),
+  status: Type.Optional(
+    Type.Union([Type.Literal('unset'), Type.Literal('ok'), Type.Literal('error')], { description: 'only spans with this status' }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many (default 100, at most 10000)' })),
 });
 export type TracesQuery = Static<typeof TracesQuery>;
