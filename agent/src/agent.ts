@@ -6,7 +6,7 @@ import { runDoctor } from './doctor.js';
 import type { AgentMetrics } from './metrics.js';
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
-import { ProfilePusher, type PushStats } from './push.js';
+import { Pusher, type PushStats } from './push.js';
 import { HealthReporter, healthFigures } from './report.js';
 
 // How often the agent says what it pushed, in one line (each upload is a debug line).
@@ -90,7 +90,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   );
 
   const merged = opts.output !== undefined ? new PprofBuilder({ frequency: opts.frequency }) : undefined;
-  const pusher = opts.server !== undefined ? new ProfilePusher({ url: opts.server, logger: log, metrics }) : undefined;
+  const pusher = opts.server !== undefined ? new Pusher({ url: opts.server, logger: log, metrics }) : undefined;
   const reporter =
     opts.server !== undefined && pusher !== undefined
       ? new HealthReporter({
@@ -110,7 +110,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     const builder = merged ?? new PprofBuilder({ frequency: opts.frequency });
     const added = final ? profiler.stop(builder) : profiler.collect(builder);
     log.debug({ samples: added }, 'interval drained');
-    if (pusher !== undefined && added > 0) pusher.enqueue(await builder.encode(intervalStart, now), added, intervalStart, now);
+    if (pusher !== undefined && added > 0) pusher.enqueueProfile(await builder.encode(intervalStart, now), added, intervalStart, now);
     reporter?.send();
     intervalStart = now;
   };
@@ -158,7 +158,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 }
 
 /** A function that logs what `pusher` did since its last call, when it did anything. */
-function logPushSummary(pusher: ProfilePusher, log: Logger): () => void {
+function logPushSummary(pusher: Pusher, log: Logger): () => void {
   let last: PushStats = pusher.stats();
   let lastAt = Date.now();
   return () => {
@@ -167,6 +167,7 @@ function logPushSummary(pusher: ProfilePusher, log: Logger): () => void {
     const change = {
       profiles: now.sent - last.sent,
       samples: now.samples - last.samples,
+      spans: now.spans - last.spans,
       retries: now.retries - last.retries,
       rejected: now.rejected - last.rejected,
       dropped: now.dropped - last.dropped,

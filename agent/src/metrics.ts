@@ -82,6 +82,16 @@ export class AgentMetrics {
     help: 'interval profiles dropped because the server queue was full',
     registers: [this.registry],
   });
+  readonly #spansSent = new Counter({
+    name: 'kiln_agent_spans_sent_total',
+    help: 'spans the server took',
+    registers: [this.registry],
+  });
+  readonly #spansDropped = new Counter({
+    name: 'kiln_agent_spans_dropped_total',
+    help: 'spans dropped because the server queue was full',
+    registers: [this.registry],
+  });
 
   /** Last totals seen, so counters advance by the difference of the sources' running totals. */
   readonly #last = new Map<Counter, Map<string, number>>();
@@ -128,6 +138,14 @@ export class AgentMetrics {
 
   profileDropped(): void {
     this.#dropped.inc();
+  }
+
+  spansSent(n: number): void {
+    this.#spansSent.inc(n);
+  }
+
+  spansDropped(n: number): void {
+    this.#spansDropped.inc(n);
   }
 
   /** Serves /metrics on 0.0.0.0:port. */

@@ -1,13 +1,18 @@
-// Pushes interval profiles to a Kiln server, without ever blocking the profiler: a bounded
-// queue (oldest dropped first, and counted), retries with exponential backoff and jitter.
+// Pushes interval profiles and span batches to a Kiln server, without ever blocking the profiler:
+// one bounded queue (oldest dropped first, and counted), retries with exponential backoff and jitter.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from './metrics.js';
 
+/** What an upload holds: a gzipped pprof of one interval, or a gzipped msgpack batch of spans. */
+export type UploadKind = 'profile' | 'spans';
+
 interface Pending {
+  kind: UploadKind;
   body: Buffer;
-  /** CPU samples in the profile, for the summary of what was sent. */
-  samples: number;
+  /** CPU samples in the profile, or spans in the batch, for the summary of what was sent. */
+  items: number;
+  /** The profile's interval (unused for spans, whose times are in the batch). */
   fromMs: number;
   untilMs: number;
   attempts: number;
@@ -26,23 +31,29 @@ export interface PushStats {
   sent: number;
   /** CPU samples in them. */
   samples: number;
+  /** Spans the server took. */
+  spans: number;
   /** Failed attempts that were tried again later. */
   retries: number;
-  /** Profiles the server refused (4xx): dropped, not retried. */
+  /** Uploads (profiles or span batches) the server refused (4xx): dropped, not retried. */
   rejected: number;
   /** Profiles dropped from a full queue. */
   dropped: number;
+  /** Spans dropped from a full queue. */
+  spansDropped: number;
   queued: number;
   queuedBytes: number;
 }
 
-export class ProfilePusher {
+export class Pusher {
   readonly #opts: PusherOptions;
   readonly #queue: Pending[] = [];
   #queuedBytes = 0;
   #sending: Promise<void> | undefined;
   #sent = 0;
   #samplesSent = 0;
+  #spansSent = 0;
+  #spansDropped = 0;
   #retries = 0;
   #rejected = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -52,17 +63,33 @@ export class ProfilePusher {
     this.#opts = opts;
   }
 
-  enqueue(body: Buffer, samples: number, fromMs: number, untilMs: number): void {
+  /** Queues one interval's gzipped pprof holding `samples` CPU samples. */
+  enqueueProfile(body: Buffer, samples: number, fromMs: number, untilMs: number): void {
+    this.#enqueue({ kind: 'profile', body, items: samples, fromMs, untilMs, attempts: 0 });
+  }
+
+  /** Queues a gzipped msgpack AgentSpanBatch of `spans` spans. */
+  enqueueSpans(body: Buffer, spans: number): void {
+    const now = Date.now();
+    this.#enqueue({ kind: 'spans', body, items: spans, fromMs: now, untilMs: now, attempts: 0 });
+  }
+
+  #enqueue(upload: Pending): void {
     const max = this.#opts.maxQueueBytes ?? 64 * 1024 * 1024;
-    while (this.#queue.length > 0 && this.#queuedBytes + body.length > max) {
+    while (this.#queue.length > 0 && this.#queuedBytes + upload.body.length > max) {
       const old = this.#queue.shift()!;
       this.#queuedBytes -= old.body.length;
-      this.#opts.metrics?.profileDropped();
-      this.#droppedCount++;
-      this.#opts.logger.warn({ fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued profile');
+      if (old.kind === 'profile') {
+        this.#opts.metrics?.profileDropped();
+        this.#droppedCount++;
+      } else {
+        this.#opts.metrics?.spansDropped(old.items);
+        this.#spansDropped += old.items;
+      }
+      this.#opts.logger.warn({ kind: old.kind, fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued upload');
     }
-    this.#queue.push({ body, samples, fromMs, untilMs, attempts: 0 });
-    this.#queuedBytes += body.length;
+    this.#queue.push(upload);
+    this.#queuedBytes += upload.body.length;
     this.#kick();
   }
 
@@ -95,25 +122,43 @@ export class ProfilePusher {
   }
 
   async #send(p: Pending): Promise<void> {
+    const res =
+      p.kind === 'profile'
+        ? await post(this.#profileUrl(p), p.body, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 30_000)
+        : await post(
+            new URL('/api/v1/ingest/spans', this.#opts.url),
+            p.body,
+            { 'content-type': 'application/msgpack', 'content-encoding': 'gzip' },
+            30_000,
+          );
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+      // The server will never take this one: drop it rather than retry forever.
+      this.#rejected++;
+      this.#opts.logger.error({ kind: p.kind, status: res.status, body: res.body }, 'server rejected an upload');
+      return;
+    }
+    if (res.status < 200 || res.status >= 300) throw new Error(`server answered ${res.status}`);
+    if (p.kind === 'spans') {
+      this.#spansSent += p.items;
+      this.#opts.metrics?.spansSent(p.items);
+      this.#opts.logger.debug({ bytes: p.body.length, spans: p.items, attempts: p.attempts + 1 }, 'spans sent');
+      return;
+    }
+    this.#sent++;
+    this.#samplesSent += p.items;
+    this.#opts.metrics?.profileWritten('server');
+    // One upload every interval: the agent's periodic summary says it at info.
+    this.#opts.logger.debug({ bytes: p.body.length, samples: p.items, attempts: p.attempts + 1 }, 'profile sent');
+  }
+
+  #profileUrl(p: Pending): URL {
     const url = new URL('/ingest', this.#opts.url);
     url.searchParams.set('name', 'kiln-agent');
     url.searchParams.set('format', 'pprof');
     url.searchParams.set('spyName', 'kiln-agent');
     url.searchParams.set('from', String(Math.floor(p.fromMs / 1000)));
     url.searchParams.set('until', String(Math.ceil(p.untilMs / 1000)));
-    const res = await post(url, p.body, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 30_000);
-    if (res.status >= 400 && res.status < 500 && res.status !== 429) {
-      // The server will never take this one: drop it rather than retry forever.
-      this.#rejected++;
-      this.#opts.logger.error({ status: res.status, body: res.body }, 'server rejected a profile');
-      return;
-    }
-    if (res.status < 200 || res.status >= 300) throw new Error(`server answered ${res.status}`);
-    this.#sent++;
-    this.#samplesSent += p.samples;
-    this.#opts.metrics?.profileWritten('server');
-    // One upload every interval: the agent's periodic summary says it at info.
-    this.#opts.logger.debug({ bytes: p.body.length, samples: p.samples, attempts: p.attempts + 1 }, 'profile sent');
+    return url;
   }
 
   /** Counts since the pusher started. */
@@ -121,9 +166,11 @@ export class ProfilePusher {
     return {
       sent: this.#sent,
       samples: this.#samplesSent,
+      spans: this.#spansSent,
       retries: this.#retries,
       rejected: this.#rejected,
       dropped: this.#droppedCount,
+      spansDropped: this.#spansDropped,
       queued: this.#queue.length,
       queuedBytes: this.#queuedBytes,
     };
@@ -140,7 +187,7 @@ export class ProfilePusher {
       if (this.#retryTimer !== undefined) break;
     }
     clearTimeout(this.#retryTimer);
-    if (this.#queue.length > 0) this.#opts.logger.warn({ profiles: this.#queue.length }, 'profiles not delivered before shutdown');
+    if (this.#queue.length > 0) this.#opts.logger.warn({ uploads: this.#queue.length }, 'uploads not delivered before shutdown');
   }
 }
 

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { AgentReport } from '@kiln/api/http';
 import type { Logger } from 'pino';
 import type { Profiler } from './profiler.js';
-import { post, type ProfilePusher } from './push.js';
+import { post, type Pusher } from './push.js';
 
 // Read at runtime so the version never drifts from agent/package.json (dist/ sits next to it).
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -16,7 +16,7 @@ const REPORT_TIMEOUT_MS = 30_000;
 export type HealthFigures = Pick<AgentReport, 'samples' | 'samplesLost' | 'processesTracked' | 'profilesDropped'>;
 
 /** The profiler's and the pusher's counts since the agent started, lost samples of every reason summed as /metrics counts them. */
-export function healthFigures(profiler: Profiler, pusher: ProfilePusher): HealthFigures {
+export function healthFigures(profiler: Profiler, pusher: Pusher): HealthFigures {
   const s = profiler.stats();
   return {
     samples: s.samples,
