@@ -17,7 +17,9 @@ packages=(
   # `perf record` baseline for benchmarks
   linux-perf
   # span tests
-  postgresql redis-server
+  postgresql redis-server mariadb-server
+  # load for span benchmarks
+  wrk
 )
 
 if [ "$(id -u)" -ne 0 ]; then
