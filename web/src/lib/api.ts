@@ -13,11 +13,30 @@ import type {
   SelectionQuery,
   SeriesQuery,
   SeriesResponse,
+  SpanCompareQuery,
+  SpanCompareResponse,
+  SpanFlamegraphQuery,
   StatusResponse,
   TimeRangeQuery,
+  TraceHeatmapQuery,
+  TraceHeatmapResponse,
+  TraceResponse,
+  TracesQuery,
+  TracesResponse,
 } from '@kiln/api/http';
 
-export type { DiffQuery, Series, StatusResponse, StorageStatus } from '@kiln/api/http';
+export type {
+  DiffQuery,
+  Series,
+  Span,
+  SpanCompareResponse,
+  SpanGroup,
+  SpanSummary,
+  StatusResponse,
+  StorageStatus,
+  TraceHeatmapResponse,
+  TraceResponse,
+} from '@kiln/api/http';
 
 /** A request that reached the server and got a non-2xx answer. */
 export class ApiError extends Error {
@@ -123,4 +142,20 @@ export const api = {
 
   /** Link (not a fetch) to the gzip pprof of a selection. */
   pprofUrl: (q: SelectionQuery) => withQuery('/api/v1/pprof', { ...q }),
+
+  traces: (q: TracesQuery, options?: RequestOptions) => getJson<TracesResponse>(withQuery('/api/v1/traces', { ...q }), options),
+
+  trace: (id: string, options?: RequestOptions) => getJson<TraceResponse>(`/api/v1/traces/${encodeURIComponent(id)}`, options),
+
+  traceHeatmap: (q: TraceHeatmapQuery, options?: RequestOptions) =>
+    getJson<TraceHeatmapResponse>(withQuery('/api/v1/traces/heatmap', { ...q }), options),
+
+  compareSpans: (q: SpanCompareQuery, options?: RequestOptions) =>
+    getJson<SpanCompareResponse>(withQuery('/api/v1/traces/compare', { ...q }), options),
+
+  spanFlamegraph: (id: string, q: SpanFlamegraphQuery = {}, options?: RequestOptions) =>
+    getJson<FlamegraphResponse>(withQuery(`/api/v1/spans/${encodeURIComponent(id)}/flamegraph`, { ...q }), options),
+
+  /** Link (not a fetch) to the gzip pprof of one span's CPU samples. */
+  spanPprofUrl: (id: string) => `/api/v1/spans/${encodeURIComponent(id)}/pprof`,
 };
