@@ -13,6 +13,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { queryRoutes } from './routes/query.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
+import { spanIngestRoutes } from './routes/span-ingest.js';
 import { traceRoutes } from './routes/traces.js';
 import { clickhousePlugin } from './storage/clickhouse.js';
 import type { StorageConfig } from './storage/config.js';
@@ -55,7 +56,9 @@ export const buildApp = fp<AppOptions>(
     await app.register(ingestSummaryPlugin);
     const ingestLimits = { ...defaultIngestLimits, ...opts.ingest };
     await app.register(ingestRoutes, { limits: ingestLimits, concurrency: opts.storage.mode === 'embedded' ? 2 : 4 });
-    await app.register(traceRoutes, { maxBodyBytes: ingestLimits.maxBodyBytes, maxDecodedBytes: ingestLimits.maxProfileBytes });
+    const spanLimits = { maxBodyBytes: ingestLimits.maxBodyBytes, maxDecodedBytes: ingestLimits.maxProfileBytes };
+    await app.register(traceRoutes, spanLimits);
+    await app.register(spanIngestRoutes, spanLimits);
     await app.register(queryRoutes);
     await app.register(agentRoutes);
     await installUi(app, opts.webRoot);

@@ -34,7 +34,8 @@ export interface SpanRow {
   kind: string;
   status_code: string;
   status_message: string;
-  source: 'otlp';
+  /** otlp (an SDK) or ebpf (the agent). */
+  source: 'otlp' | 'ebpf';
   resource_attributes: Record<string, string>;
   span_attributes: Record<string, string>;
 }

@@ -1,11 +1,11 @@
 // The query side: selections aggregated by stack in ClickHouse, then resolved and shaped in TS.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ProfileMetadata } from '@kiln/api/http';
+import type { DiffResponse, FlamegraphResponse, ProfileMetadata } from '@kiln/api/http';
 import type { Catalog, FrameInfo, FunctionInfo } from '../catalog.js';
 import { T } from '../storage/tables.js';
 import { resolveFunctions, resolveStacks } from './resolve.js';
 import type { Selector } from './selector.js';
-import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext } from './sql.js';
+import { Params, samplesWhere, seconds, seriesLabelConditions, type SqlContext, type StampedBy } from './sql.js';
 import type { TimeRange } from './time.js';
 import { NameOrder, renderFlamebearer, type FrameSources, type FunctionChange, type RenderResult } from '@kiln/api/flamebearer';
 import { functionChanges } from '@kiln/api/flamebearer/changes';
@@ -13,6 +13,8 @@ import { functionChanges } from '@kiln/api/flamebearer/changes';
 export interface Selection {
   selector: Selector;
   range: TimeRange;
+  /** Only the samples stamped with these spans. */
+  stampedBy?: StampedBy;
 }
 
 /** Sample totals per time bucket, one group per value of the groupBy label (one group without it). */
@@ -43,6 +45,24 @@ function withFrames(r: RenderResult, frames: readonly FrameInfo[]): FlameResult 
     out.binaries.push(f?.binary ?? '');
   }
   return { ...r, frames: out };
+}
+
+/** The body of a flame graph answer. */
+export function flamegraphBody(r: FlameResult, meta: ProfileMetadata, maxNodes: number): FlamegraphResponse {
+  return {
+    flamebearer: r.flamebearer,
+    metadata: { ...meta, format: 'single' as const, truncated: r.truncated, maxNodes, frames: r.frames },
+  };
+}
+
+/** The body of a diff answer. */
+export function diffBody(r: FlameResult & { changes: FunctionChange[] }, meta: ProfileMetadata, maxNodes: number): DiffResponse {
+  return {
+    flamebearer: { ...r.flamebearer, leftTicks: r.leftTicks, rightTicks: r.rightTicks },
+    metadata: { ...meta, format: 'double' as const, truncated: r.truncated, maxNodes, frames: r.frames, changes: r.changes },
+    leftTicks: r.leftTicks,
+    rightTicks: r.rightTicks,
+  };
 }
 
 export class QueryEngine {
@@ -93,7 +113,7 @@ export class QueryEngine {
   async stackTotals(sel: Selection): Promise<{ hashes: string[]; values: Float64Array }> {
     const p = new Params();
     const text = await this.#tsv(
-      `SELECT stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY stack_hash`,
+      `SELECT stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx, sel.stampedBy)} GROUP BY stack_hash`,
       p,
     );
     const { keys, cols } = parseTsvNumbers(text, 1);
@@ -103,8 +123,8 @@ export class QueryEngine {
   /** Both sides of a diff in one scan. */
   async stackTotals2(left: Selection, right: Selection): Promise<{ hashes: string[]; left: Float64Array; right: Float64Array }> {
     const p = new Params();
-    const l = samplesWhere(left.selector, left.range, p, this.ctx);
-    const r = samplesWhere(right.selector, right.range, p, this.ctx);
+    const l = samplesWhere(left.selector, left.range, p, this.ctx, left.stampedBy);
+    const r = samplesWhere(right.selector, right.range, p, this.ctx, right.stampedBy);
     const text = await this.#tsv(
       `SELECT stack_hash, sumIf(value, ${l}) AS l, sumIf(value, ${r}) AS r FROM ${T.samples} WHERE (${l}) OR (${r}) GROUP BY stack_hash`,
       p,
@@ -179,7 +199,7 @@ export class QueryEngine {
   async exportRows(sel: Selection): Promise<{ rows: { labels: Record<string, string>; frames: FunctionInfo[]; value: number }[] }> {
     const p = new Params();
     const text = await this.#tsv(
-      `SELECT series_fp, stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx)} GROUP BY series_fp, stack_hash`,
+      `SELECT series_fp, stack_hash, sum(value) FROM ${T.samples} WHERE ${samplesWhere(sel.selector, sel.range, p, this.ctx, sel.stampedBy)} GROUP BY series_fp, stack_hash`,
       p,
     );
     const fps: string[] = [];
@@ -234,7 +254,7 @@ export class QueryEngine {
     const buckets = Math.ceil((s.until - startS) / stepS);
     const p = new Params();
     const bucket = `intDiv(toUInt32(time) - ${p.add('UInt32', startS)}, ${p.add('UInt32', stepS)})`;
-    const where = samplesWhere(sel.selector, sel.range, p, this.ctx);
+    const where = samplesWhere(sel.selector, sel.range, p, this.ctx, sel.stampedBy);
     const fp = groupBy === undefined ? '0' : 'series_fp';
     const text = await this.#tsv(
       `SELECT ${bucket} AS b, ${fp} AS fp, sum(value), toUInt32(min(time)), toUInt32(max(time)) FROM ${T.samples} WHERE ${where} GROUP BY b, fp`,

@@ -6,6 +6,7 @@ import { Function as PprofFunction, Label, Line, Location, Profile, Sample, Stri
 import { encodeProfile } from '@kiln/api/pprof';
 import { functionKey, type FunctionInfo } from '../catalog.js';
 import { foldedSampleNs, forEachFoldedLine } from '../ingest/folded.js';
+import type { QueryEngine, Selection } from './engine.js';
 import type { StoredUpload } from './profiles.js';
 
 const gzipAsync = promisify(gzip);
@@ -60,6 +61,15 @@ export function buildPprof(input: ExportInput): Profile {
     function: [...functions.values()],
     stringTable: strings,
   });
+}
+
+/** A selection as a gzipped pprof. */
+export async function selectionPprof(engine: QueryEngine, sel: Selection): Promise<Buffer> {
+  const { rows } = await engine.exportRows(sel);
+  const unit = await engine.unit(sel.selector.profileType);
+  return encodePprofGzip(
+    buildPprof({ profileType: sel.selector.profileType, unit, fromMs: sel.range.fromMs, untilMs: sel.range.untilMs, rows }),
+  );
 }
 
 export async function encodePprofGzip(p: Profile): Promise<Buffer> {

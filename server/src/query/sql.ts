@@ -62,8 +62,14 @@ export function seriesSubquery(
   return `SELECT series_fp FROM ${T.series} WHERE ${conds.join(' AND ')}`;
 }
 
-/** WHERE conditions on kiln_samples for a selection. */
-export function samplesWhere(sel: Selector, range: TimeRange, p: Params, ctx: SqlContext): string {
+/** Samples stamped with some spans: their ids (decimal UInt64) and the services that ran them. */
+export interface StampedBy {
+  spanIds: string[];
+  services: string[];
+}
+
+/** WHERE conditions on kiln_samples for a selection, optionally only the samples stamped with some spans. */
+export function samplesWhere(sel: Selector, range: TimeRange, p: Params, ctx: SqlContext, stampedBy?: StampedBy): string {
   const s = seconds(range);
   const conds = [
     `profile_type = ${p.add('String', sel.profileType)}`,
@@ -73,5 +79,10 @@ export function samplesWhere(sel: Selector, range: TimeRange, p: Params, ctx: Sq
   for (const m of sel.matchers) if (m.name === 'service') conds.push(labelCondition('service', m, p));
   const sub = seriesSubquery(sel, range, p);
   if (sub !== undefined) conds.push(`series_fp ${ctx.inOp} (${sub})`);
+  if (stampedBy !== undefined) {
+    // The services first: they are the sort key's second column, the span ids are in no index.
+    conds.push(`service IN ${p.add('Array(String)', stampedBy.services)}`);
+    conds.push(`span_id IN ${p.add('Array(UInt64)', `[${stampedBy.spanIds.join(',')}]`)}`);
+  }
   return conds.join(' AND ');
 }

@@ -10,7 +10,8 @@ import {
 } from '@kiln/api/http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../http/http-error.js';
-import { buildPprof, encodePprofGzip } from '../query/pprof-export.js';
+import { diffBody, flamegraphBody } from '../query/engine.js';
+import { selectionPprof } from '../query/pprof-export.js';
 import { parseRange, type TimeRange } from '../query/time.js';
 import { querySchema, selection, type QueryContext } from './query.js';
 
@@ -24,11 +25,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
       const maxNodes = q.maxNodes ?? DEFAULT_MAX_NODES;
       return timed('flamegraph', async () => {
         const r = await engine.flamegraph(sel, maxNodes);
-        const meta = await engine.metadata(sel.selector.profileType);
-        return {
-          flamebearer: r.flamebearer,
-          metadata: { ...meta, format: 'single' as const, truncated: r.truncated, maxNodes, frames: r.frames },
-        };
+        return flamegraphBody(r, await engine.metadata(sel.selector.profileType), maxNodes);
       });
     },
   );
@@ -50,13 +47,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
       const maxNodes = q.maxNodes ?? DEFAULT_MAX_NODES;
       return timed('diff', async () => {
         const r = await engine.diff(left, right, maxNodes);
-        const meta = await engine.metadata(left.selector.profileType);
-        return {
-          flamebearer: { ...r.flamebearer, leftTicks: r.leftTicks, rightTicks: r.rightTicks },
-          metadata: { ...meta, format: 'double' as const, truncated: r.truncated, maxNodes, frames: r.frames, changes: r.changes },
-          leftTicks: r.leftTicks,
-          rightTicks: r.rightTicks,
-        };
+        return diffBody(r, await engine.metadata(left.selector.profileType), maxNodes);
       });
     },
   );
@@ -72,13 +63,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
     async (request, reply) => {
       const q = request.query;
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
-      const bytes = await timed('pprof', async () => {
-        const { rows } = await engine.exportRows(sel);
-        const unit = await engine.unit(sel.selector.profileType);
-        return encodePprofGzip(
-          buildPprof({ profileType: sel.selector.profileType, unit, fromMs: sel.range.fromMs, untilMs: sel.range.untilMs, rows }),
-        );
-      });
+      const bytes = await timed('pprof', () => selectionPprof(engine, sel));
       return reply
         .type('application/octet-stream')
         .header('content-disposition', `attachment; filename="${sel.selector.profileType}.pb.gz"`)

@@ -1,16 +1,12 @@
-// Spans: OTLP/HTTP traces from OpenTelemetry SDKs in, the slowest spans and whole traces out.
+// POST /v1/traces: OTLP/HTTP traces from OpenTelemetry SDKs.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { BinaryBody, ErrorBody, OtlpTraceResponse, TraceIdParams, TraceResponse, TracesQuery, TracesResponse } from '@kiln/api/http';
+import { BinaryBody, ErrorBody, OtlpTraceResponse } from '@kiln/api/http';
 import { Counter } from 'prom-client';
 import { Type } from 'typebox';
-import { badRequest, HttpError } from '../http/http-error.js';
 import { decodeContentEncoding } from '../ingest/body.js';
 import { IngestError } from '../ingest/limits.js';
 import { decodeTraceRequest, traceResponse, type OtlpEncoding } from '../ingest/otlp.js';
-import { parseSelector } from '../query/selector.js';
-import { parseRange } from '../query/time.js';
-import { slowestSpans, storeSpans, traceSpans } from '../query/traces.js';
-import { querySchema } from './query.js';
+import { storeSpans } from '../query/traces.js';
 
 export interface TraceRouteOptions {
   /** Request body bytes as sent, and after Content-Encoding (the /ingest limits). */
@@ -88,46 +84,4 @@ export const traceRoutes: FastifyPluginAsyncTypebox<TraceRouteOptions> = async (
       }
     },
   );
-
-  app.get(
-    '/api/v1/traces',
-    { schema: querySchema('The slowest spans of the selection that started in the range, slowest first', TracesQuery, TracesResponse) },
-    async (request) => {
-      const q = request.query;
-      return {
-        spans: await slowestSpans(app.clickhouse, {
-          selector: parseSelector(q.query),
-          range: parseRange(q.from, q.until),
-          minDurationNs: q.minDuration === undefined || q.minDuration === '' ? 0 : parseDurationNs(q.minDuration),
-          limit: q.limit ?? 100,
-        }),
-      };
-    },
-  );
-
-  app.get(
-    '/api/v1/traces/:id',
-    {
-      schema: {
-        summary: 'Every stored span of one trace, by start time',
-        tags: ['query'],
-        params: TraceIdParams,
-        response: { 200: TraceResponse, 400: ErrorBody, 404: ErrorBody },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      const spansOfTrace = await traceSpans(app.clickhouse, id);
-      if (spansOfTrace.length === 0) throw new HttpError(404, `no spans of trace ${id}`);
-      return { traceId: id, spans: spansOfTrace };
-    },
-  );
 };
-
-const UNIT_NS: Record<string, number> = { us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-function parseDurationNs(raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)$/.exec(raw.trim());
-  if (m === null) throw badRequest(`minDuration=${JSON.stringify(raw.slice(0, 100))} is not a duration: use e.g. 250ms, 2s, 1m`);
-  return Math.round(Number(m[1]) * UNIT_NS[m[2]!]!);
-}
