@@ -152,6 +152,17 @@ test('msgpack batches: stored whole, gzipped, partly invalid (the rest stored), 
   assert.equal(stored?.durationNs, 7_000_000);
   assert.equal(stored?.kind, 'server');
 
+  const openapi = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+  for (const path of [
+    '/api/v1/ingest/spans',
+    '/api/v1/spans/{id}/flamegraph',
+    '/api/v1/spans/{id}/pprof',
+    '/api/v1/traces/heatmap',
+    '/api/v1/traces/compare',
+  ]) {
+    assert.ok(path in openapi.paths, `${path} in the OpenAPI document`);
+  }
+
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /kiln_agent_spans_total\{result="accepted"\} 34/);
   assert.match(metrics, /kiln_agent_spans_total\{result="rejected"\} 6/);
