@@ -1,0 +1,314 @@
+// Socket events in, spans out. Per connection: detect the protocol, parse each direction, pair
+// requests with responses in order (pipelining answers in request order in every protocol parsed
+// here), and end a span at the last response byte, known when the parser says the response is
+// complete, when the next request or response starts, when the connection closes, or when the
+// connection has been quiet for a while after the response (flush).
+import type { AgentSpan } from '@kiln/api/http';
+import { detectProtocol } from './detect.js';
+import { randomSpanId, randomTraceId, spanIdHex } from './ids.js';
+import type { ParsedRequest, Protocol, ProtocolParser, ResponseMark } from './protocol.js';
+import type { SocketEvent } from './socket-event.js';
+import { ThreadWindows } from './thread-windows.js';
+
+export interface SpanTrackerOptions {
+  /** Added to CLOCK_MONOTONIC nanoseconds to get unix nanoseconds. */
+  monotonicToUnixNs: bigint;
+  /** The labels the process's profiles carry (service, version, node, container …). */
+  labelsOf: (pid: number) => Record<string, string>;
+  onSpan: (span: AgentSpan) => void;
+  /** A response that no parser can see the end of is over after this much silence (default 1 s). */
+  quietNs?: bigint;
+  /** Connections followed at once; the least recently active is forgotten first (default 4096). */
+  maxConnections?: number;
+  /** Requests waiting for their response per connection (default 256). */
+  maxQueuedRequests?: number;
+  /** Server spans remembered for parenting client calls to their trace (default 16384). */
+  maxKnownTraces?: number;
+}
+
+export interface SpanStats {
+  spans: Record<Protocol, number>;
+  /** Payloads, or their remainders, that no parser could read: garbage, TLS, unknown protocols. */
+  unparsed: number;
+  evictedConnections: number;
+  evictedRequests: number;
+  closedMidResponse: number;
+}
+
+/** Events on a new connection before it is declared unknown and ignored. */
+const DETECTION_ATTEMPTS = 4;
+
+interface Pending {
+  request: ParsedRequest;
+  kind: 'server' | 'client';
+  spanId: string;
+  traceId: string;
+  parentSpanId: string;
+  /** pid:tid of the thread that read a server request. */
+  thread: string;
+  ends: ResponseMark['ends'];
+  /** Its last response byte so far; the request's start until a response begins. */
+  endNs: bigint;
+  httpStatus: number | undefined;
+  error: { code: string; message: string } | undefined;
+  attributes: Record<string, string>;
+}
+
+interface Connection {
+  role: 'server' | 'client';
+  parser: ProtocolParser | undefined;
+  detectionAttempts: number;
+  unparsedSeen: number;
+  queue: Pending[];
+  /** The request whose response bytes are arriving, until its response is over. */
+  answering: Pending | undefined;
+  lastKernelSpanId: bigint;
+  peerAddress: string;
+  peerPort: number;
+}
+
+export class SpanTracker {
+  readonly stats: SpanStats = {
+    spans: { http: 0, postgresql: 0, redis: 0, mysql: 0 },
+    unparsed: 0,
+    evictedConnections: 0,
+    evictedRequests: 0,
+    closedMidResponse: 0,
+  };
+  #conns = new Map<bigint, Connection>();
+  #threads = new ThreadWindows();
+  /** Server span id -> its trace id: a client call made while serving it joins its trace. */
+  #traces = new Map<string, string>();
+  readonly #quietNs: bigint;
+  readonly #maxConnections: number;
+  readonly #maxQueued: number;
+  readonly #maxTraces: number;
+
+  constructor(private readonly options: SpanTrackerOptions) {
+    this.#quietNs = options.quietNs ?? 1_000_000_000n;
+    this.#maxConnections = options.maxConnections ?? 4096;
+    this.#maxQueued = options.maxQueuedRequests ?? 256;
+    this.#maxTraces = options.maxKnownTraces ?? 16384;
+  }
+
+  /** Events must come in kernel order (the ring buffer's). */
+  push(event: SocketEvent): void {
+    if (event.kind === 'close') {
+      const conn = this.#conns.get(event.connId);
+      if (conn) this.#close(conn, event.tsNs);
+      this.#conns.delete(event.connId);
+      return;
+    }
+    const conn = this.#connection(event);
+    const fromClient = (conn.role === 'server') === (event.kind === 'read');
+    if (!conn.parser) {
+      if (conn.detectionAttempts >= DETECTION_ATTEMPTS) return;
+      conn.detectionAttempts++;
+      const serverPort = conn.role === 'server' ? event.localPort : event.remotePort;
+      conn.parser = detectProtocol(event.payload, event.bytes, fromClient, serverPort);
+      if (!conn.parser) {
+        if (event.payload.length > 0) this.stats.unparsed++;
+        return;
+      }
+    }
+    const parser = conn.parser;
+    if (parser.opaque) return;
+    if (fromClient) for (const request of parser.fromClient(event)) this.#request(conn, request);
+    else this.#response(conn, event.tsNs, parser.fromServer(event));
+    this.stats.unparsed += parser.unparsed - conn.unparsedSeen;
+    conn.unparsedSeen = parser.unparsed;
+  }
+
+  /** Ends the responses no parser saw the end of, quiet for the configured time at `nowNs` (monotonic). */
+  flush(nowNs: bigint): void {
+    for (const conn of this.#conns.values()) {
+      if (conn.answering && conn.answering.endNs + this.#quietNs <= nowNs) {
+        this.#finish(conn.answering, conn);
+        conn.answering = undefined;
+      }
+    }
+  }
+
+  #connection(event: SocketEvent): Connection {
+    let conn = this.#conns.get(event.connId);
+    if (conn) {
+      // Map order is recency: the first entry is the one to evict.
+      this.#conns.delete(event.connId);
+      this.#conns.set(event.connId, conn);
+      return conn;
+    }
+    if (this.#conns.size >= this.#maxConnections) this.#evictOldest();
+    conn = {
+      // The kernel's role, or (not yet known to it) this process's first move: who reads first serves.
+      role: event.role === 'unknown' ? (event.kind === 'read' ? 'server' : 'client') : event.role,
+      parser: undefined,
+      detectionAttempts: 0,
+      unparsedSeen: 0,
+      queue: [],
+      answering: undefined,
+      lastKernelSpanId: 0n,
+      peerAddress: event.remoteAddr,
+      peerPort: event.remotePort,
+    };
+    this.#conns.set(event.connId, conn);
+    return conn;
+  }
+
+  #evictOldest(): void {
+    const [id, conn] = this.#conns.entries().next().value!;
+    this.#conns.delete(id);
+    this.stats.evictedConnections++;
+    for (const pending of [...(conn.answering ? [conn.answering] : []), ...conn.queue]) this.#forget(pending);
+  }
+
+  #forget(pending: Pending): void {
+    if (pending.kind === 'server') this.#threads.drop(pending.thread, pending.spanId);
+  }
+
+  #request(conn: Connection, request: ParsedRequest): void {
+    // The previous response is over when the next request starts.
+    if (conn.answering) {
+      this.#finish(conn.answering, conn);
+      conn.answering = undefined;
+    }
+    const { first } = request;
+    const thread = `${first.pid}:${first.tid}`;
+    let pending: Pending;
+    if (conn.role === 'server') {
+      // The kernel drew this id when the request's first bytes were read and stamped the thread's CPU samples with it.
+      const stamped = first.spanId !== 0n && first.spanId !== conn.lastKernelSpanId;
+      if (stamped) conn.lastKernelSpanId = first.spanId;
+      const spanId = stamped ? spanIdHex(first.spanId) : randomSpanId();
+      const traceId = request.traceparent?.traceId ?? randomTraceId();
+      pending = this.#pending(request, 'server', spanId, traceId, request.traceparent?.parentSpanId ?? '', thread);
+      if (!request.silent) {
+        this.#threads.open(thread, spanId, first.tsNs, stamped);
+        this.#rememberTrace(spanId, traceId);
+      }
+    } else {
+      const parent = first.spanId === 0n ? '' : spanIdHex(first.spanId);
+      const traceId = (parent && this.#traces.get(parent)) || randomTraceId();
+      pending = this.#pending(request, 'client', randomSpanId(), traceId, parent, thread);
+    }
+    if (conn.queue.length >= this.#maxQueued) {
+      this.#forget(conn.queue.shift()!);
+      this.stats.evictedRequests++;
+    }
+    conn.queue.push(pending);
+  }
+
+  #pending(request: ParsedRequest, kind: Pending['kind'], spanId: string, traceId: string, parentSpanId: string, thread: string): Pending {
+    return {
+      request,
+      kind,
+      spanId,
+      traceId,
+      parentSpanId,
+      thread,
+      ends: false,
+      endNs: request.first.tsNs,
+      httpStatus: undefined,
+      error: undefined,
+      attributes: {},
+    };
+  }
+
+  #rememberTrace(spanId: string, traceId: string): void {
+    this.#traces.set(spanId, traceId);
+    if (this.#traces.size > this.#maxTraces) this.#traces.delete(this.#traces.keys().next().value!);
+  }
+
+  #response(conn: Connection, tsNs: bigint, marks: ResponseMark[]): void {
+    // Bytes before the first mark continue the response in progress.
+    if (conn.answering) conn.answering.endNs = tsNs;
+    for (const mark of marks) {
+      if (mark.begins) {
+        if (conn.answering) this.#finish(conn.answering, conn);
+        // Undefined for a response to nothing asked: the MySQL greeting, or a request from before capture began.
+        conn.answering = conn.queue.shift();
+        if (!conn.answering) continue;
+        conn.answering.endNs = tsNs;
+      }
+      const answering = conn.answering;
+      if (!answering) continue;
+      if (mark.httpStatus !== undefined) answering.httpStatus = mark.httpStatus;
+      answering.error ??= mark.error;
+      Object.assign(answering.attributes, mark.attributes);
+      answering.ends = mark.ends;
+      if (mark.ends === true) {
+        this.#finish(answering, conn);
+        conn.answering = undefined;
+      }
+    }
+  }
+
+  #close(conn: Connection, tsNs: bigint): void {
+    if (conn.answering) {
+      const cut = conn.answering.ends === false;
+      if (cut) this.stats.closedMidResponse++;
+      this.#finish(conn.answering, conn, cut ? 'connection closed mid-response' : undefined);
+    }
+    for (const pending of conn.queue) {
+      pending.endNs = tsNs;
+      this.stats.closedMidResponse++;
+      this.#finish(pending, conn, 'connection closed before the response');
+    }
+    conn.answering = undefined;
+    conn.queue = [];
+  }
+
+  #finish(pending: Pending, conn: Connection, closedMessage?: string): void {
+    const { request } = pending;
+    if (request.silent) return;
+    const attributes: Record<string, string> = {
+      ...request.attributes,
+      ...pending.attributes,
+      'network.peer.address': conn.peerAddress,
+      'network.peer.port': String(conn.peerPort),
+      'process.pid': String(request.first.pid),
+      'thread.id': String(request.first.tid),
+    };
+    let status: AgentSpan['status'] = 'unset';
+    let statusMessage = '';
+    if (pending.httpStatus !== undefined) {
+      attributes['http.response.status_code'] = String(pending.httpStatus);
+      if (pending.httpStatus >= (pending.kind === 'server' ? 500 : 400)) {
+        status = 'error';
+        attributes['error.type'] = String(pending.httpStatus);
+      }
+    }
+    if (pending.error) {
+      status = 'error';
+      statusMessage = pending.error.message;
+      attributes['error.type'] = pending.error.code || 'error';
+    }
+    if (closedMessage) {
+      status = 'error';
+      statusMessage = closedMessage;
+      attributes['error.type'] ??= 'connection_closed';
+    }
+    if (pending.kind === 'server') {
+      const shared = this.#threads.close(pending.thread, pending.spanId, pending.endNs);
+      if (shared) {
+        attributes['kiln.attribution'] = shared.attribution;
+        attributes['kiln.overlapped'] = String(shared.overlapped);
+        if (shared.stamps.length > 0) attributes['kiln.stamps'] = shared.stamps.join(',');
+      }
+    }
+    const protocol = conn.parser?.protocol;
+    if (protocol) this.stats.spans[protocol]++;
+    this.options.onSpan({
+      traceId: pending.traceId,
+      spanId: pending.spanId,
+      parentSpanId: pending.parentSpanId,
+      name: request.name,
+      kind: pending.kind,
+      startUnixNano: (request.first.tsNs + this.options.monotonicToUnixNs).toString(),
+      durationNs: Number(pending.endNs - request.first.tsNs),
+      status,
+      statusMessage,
+      labels: this.options.labelsOf(request.first.pid),
+      attributes,
+    });
+  }
+}
