@@ -15,7 +15,8 @@ const REDIS_PORT = 6379;
 export function detectProtocol(payload: Uint8Array, bytes: number, fromClient: boolean, serverPort: number): ProtocolParser | undefined {
   const head = ascii(payload, 0, Math.min(payload.length, 16));
   if (fromClient) {
-    if (serverPort === REDIS_PORT && /^[A-Za-z]+(\s|$)/.test(head)) return new RedisParser();
+    // An inline command, or a command array split before its first bulk string.
+    if (serverPort === REDIS_PORT && /^([A-Za-z]+(\s|$)|\*)/.test(head)) return new RedisParser();
     // A method or its first letters: a request line split over small writes carries over in the HTTP parser.
     if (looksLikeHttp(payload)) return new HttpParser();
     if (isStartupPacket(payload)) return new PostgresParser();

@@ -22,23 +22,26 @@ export class Framer<T> {
   #carry: Uint8Array = new Uint8Array(0);
   #carryFirst: SocketEvent | undefined;
   #skip = 0;
+  #endedSkipped = false;
   /** Syscalls whose bytes (or a remainder) were not a frame. */
   invalid = 0;
 
   constructor(private readonly read: FrameReader<T>) {}
 
-  /** Inside a frame whose remaining bytes are skipped by count (a body of known length). */
-  get skipping(): boolean {
-    return this.#skip > 0;
+  /** The last push reached the end of a frame that began in an earlier syscall (a long body, a large value). */
+  get endedSkippedFrame(): boolean {
+    return this.#endedSkipped;
   }
 
   /** The frames that begin in this syscall, each with the event that carried its first bytes. */
   push(event: SocketEvent): { frame: T; first: SocketEvent }[] {
     let data = event.payload;
     let total = Math.max(event.bytes, data.length);
+    this.#endedSkipped = false;
     if (this.#skip > 0) {
       const skipped = Math.min(this.#skip, total);
       this.#skip -= skipped;
+      this.#endedSkipped = this.#skip === 0;
       data = data.subarray(Math.min(skipped, data.length));
       total -= skipped;
       if (total === 0) return [];

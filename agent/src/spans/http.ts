@@ -166,7 +166,7 @@ export class HttpParser implements ProtocolParser {
     () => true,
     () => this.#methods[0] === 'HEAD',
   );
-  /** A response whose body is being skipped by Content-Length: its end is when the skip is done. */
+  /** The last response's body runs past its syscall by Content-Length: it ends when the framer has skipped it. */
   #awaitingLengthEnd = false;
 
   get unparsed(): number {
@@ -200,7 +200,7 @@ export class HttpParser implements ProtocolParser {
   fromServer(event: SocketEvent): ResponseMark[] {
     const out: ResponseMark[] = [];
     const frames = this.#responses.framer.push(event);
-    if (this.#awaitingLengthEnd && frames.length === 0 && this.#responses.openBody === 'length' && !this.#responses.framer.skipping) {
+    if (this.#awaitingLengthEnd && this.#responses.framer.endedSkippedFrame) {
       this.#awaitingLengthEnd = false;
       this.#responses.openBody = 'none';
       out.push({ begins: false, ends: true });

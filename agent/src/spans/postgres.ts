@@ -80,7 +80,6 @@ export class PostgresParser implements ProtocolParser {
   fromClient(event: SocketEvent): ParsedRequest[] {
     const out: ParsedRequest[] = [];
     for (const { frame, first } of this.#frontend.push(event)) {
-      this.#sawFrontend = true;
       if (frame.kind === 'startup') {
         if (frame.code === SSL_REQUEST || frame.code === GSSENC_REQUEST) this.#awaitingSslAnswer = true;
         // The server's answer to a startup packet (authentication, parameters) runs to its first ReadyForQuery.
@@ -88,6 +87,8 @@ export class PostgresParser implements ProtocolParser {
         continue;
       }
       if (frame.kind !== 'message') continue;
+      // Startup packets (an SSLRequest, then the startup proper) come only before the first typed message.
+      this.#sawFrontend = true;
       const request = this.#message(frame.type, frame.body, first);
       if (request) out.push(request);
     }

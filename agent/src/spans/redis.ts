@@ -119,6 +119,8 @@ export class RedisParser implements ProtocolParser {
   readonly opaque = false;
   #commands = new Framer<string[]>(readCommand);
   #replies = new Framer<Reply>(readReply);
+  /** The last reply runs past its syscall by its declared lengths: it ends when the framer has skipped it. */
+  #replyOpen = false;
 
   get unparsed(): number {
     return this.#commands.invalid + this.#replies.invalid;
@@ -134,9 +136,12 @@ export class RedisParser implements ProtocolParser {
 
   fromServer(event: SocketEvent): ResponseMark[] {
     const out: ResponseMark[] = [];
-    for (const { frame } of this.#replies.push(event)) {
+    const frames = this.#replies.push(event);
+    if (this.#replyOpen && this.#replies.endedSkippedFrame) out.push({ begins: false, ends: true });
+    for (const { frame } of frames) {
       // RESP3 pushes (pub/sub messages, invalidations) answer no request.
       if (frame.push) continue;
+      this.#replyOpen = !frame.complete;
       const mark: ResponseMark = { begins: true, ends: frame.complete };
       if (frame.error !== undefined) {
         const code = frame.error.split(' ')[0] ?? 'ERR';
