@@ -164,3 +164,24 @@ test('splitTarget: absolute form, no query, empty pairs', () => {
   assert.deepEqual(splitTarget('/x#frag'), { path: '/x', query: undefined });
   assert.deepEqual(splitTarget('http://h'), { path: '/', query: undefined });
 });
+
+test('HEAD has no body whatever its Content-Length; 100 Continue is no response; a WebSocket upgrade ends parsing', () => {
+  const { tracker: t, spans } = tracker();
+  const c = new Connection(t, 'client', 80);
+  c.write('HEAD /file HTTP/1.1\r\nHost: h\r\n\r\n').read('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n');
+  c.write('POST /form HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n').read('HTTP/1.1 100 Continue\r\n\r\n');
+  c.write('a=1').read('HTTP/1.1 204 No Content\r\n\r\n');
+  c.write('GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n').read(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n',
+  );
+  c.write(Uint8Array.from([0x81, 0x85, 1, 2, 3, 4, 5, 6, 7, 8, 9])).read(Uint8Array.from([0x81, 0x02, 0x68, 0x69]));
+  assert.deepEqual(
+    spans.map((s) => [s.name, s.attributes['http.response.status_code'], s.durationNs]),
+    [
+      ['HEAD /file', '200', 1_000_000],
+      ['POST /form', '204', 3_000_000],
+      ['GET /ws', '101', 1_000_000],
+    ],
+  );
+  assert.equal(t.stats.unparsed, 0);
+});

@@ -69,6 +69,8 @@ export class Framer<T> {
         if (data.length === total && data.length - pos <= MAX_CARRY) {
           this.#carry = data.slice(pos);
           this.#carryFirst = pos === 0 ? first : event;
+        } else if (data.length === total) {
+          this.invalid++;
         }
         return frames;
       }

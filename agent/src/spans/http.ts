@@ -109,8 +109,9 @@ class Direction {
   openBody: Body['kind'] = 'none';
   readonly framer: Framer<Message>;
 
-  constructor(isResponse: () => boolean, noBody: () => boolean) {
-    this.framer = new Framer<Message>((buf, streamBytes) => this.read(buf, streamBytes, isResponse(), noBody()));
+  /** `noBody`: the response being read answers a HEAD request. */
+  constructor(isResponse: boolean, noBody: () => boolean) {
+    this.framer = new Framer<Message>((buf, streamBytes) => this.read(buf, streamBytes, isResponse, noBody()));
   }
 
   private read(buf: Uint8Array, streamBytes: number, isResponse: boolean, noBody: boolean): FrameRead<Message> {
@@ -125,7 +126,8 @@ class Direction {
     const isStatus = head.startLine.startsWith('HTTP/');
     if (isStatus !== isResponse) return 'invalid';
     const status = Number(statusLine.exec(head.startLine)?.[1] ?? 0);
-    const body = bodyOf(head.headers, (isResponse && (noBody || status < 200 || status === 204 || status === 304)) || false, isResponse);
+    const bodiless = isResponse && (noBody || status < 200 || status === 204 || status === 304);
+    const body = bodyOf(head.headers, bodiless, isResponse);
     if (head.length === undefined) return { length: streamBytes, frame: { kind: 'head', head, body, complete: false } };
     switch (body.kind) {
       case 'none':
@@ -158,14 +160,8 @@ export class HttpParser implements ProtocolParser {
   opaque = false;
   /** Methods of requests not yet answered: a response to HEAD has no body. */
   #methods: string[] = [];
-  #requests = new Direction(
-    () => false,
-    () => false,
-  );
-  #responses = new Direction(
-    () => true,
-    () => this.#methods[0] === 'HEAD',
-  );
+  #requests = new Direction(false, () => false);
+  #responses = new Direction(true, () => this.#methods[0] === 'HEAD');
   /** The last response's body runs past its syscall by Content-Length: it ends when the framer has skipped it. */
   #awaitingLengthEnd = false;
 
@@ -212,7 +208,13 @@ export class HttpParser implements ProtocolParser {
         continue;
       }
       const status = Number(statusLine.exec(frame.head.startLine)?.[1] ?? 0);
-      if (status === 101) this.opaque = true;
+      // 101 answers its request and hands the connection to another protocol (WebSocket); other 1xx are interim.
+      if (status === 101) {
+        this.opaque = true;
+        this.#methods.shift();
+        out.push({ begins: true, ends: true, httpStatus: status });
+        continue;
+      }
       if (status >= 100 && status < 200) continue;
       this.#methods.shift();
       this.#awaitingLengthEnd = !complete && frame.body.kind === 'length';

@@ -104,7 +104,10 @@ function readReply(buf: Uint8Array, streamBytes: number): FrameRead<Reply> {
   const lineEnd = indexOfCrlf(buf);
   let error: string | undefined;
   if (type === '-') error = ascii(buf, 1, lineEnd);
-  if (type === '!') error = ascii(buf, lineEnd + 2, Math.min(buf.length, indexOfCrlf(buf, lineEnd + 2) >>> 0));
+  if (type === '!') {
+    const messageEnd = indexOfCrlf(buf, lineEnd + 2);
+    error = ascii(buf, lineEnd + 2, messageEnd < 0 ? buf.length : messageEnd);
+  }
   const length = end === 'cut' ? streamBytes : end;
   return { length, frame: { error, complete: end !== 'cut' && end <= streamBytes, push: type === '>' } };
 }
