@@ -1,8 +1,9 @@
-// Which protocol a connection speaks, from its first bytes. Ports are hints only: they settle the
-// shapes that several protocols share (a Redis inline command is a line of text), never override
-// bytes that clearly say otherwise.
+// Which protocol a connection speaks, from its first bytes (the tracker joins a connection's first
+// few syscalls, so a first message split over small writes is still recognised). Ports are hints
+// only: they settle the shapes that several protocols share (a Redis inline command is a line of
+// text), never override bytes that clearly say otherwise.
 import { ascii } from './bytes.js';
-import { HttpParser, looksLikeHttp } from './http.js';
+import { HttpParser } from './http.js';
 import { isMysqlCommand, isMysqlGreeting, MysqlParser } from './mysql.js';
 import { isPostgresMessage, isStartupPacket, PostgresParser } from './postgres.js';
 import type { ProtocolParser } from './protocol.js';
@@ -17,8 +18,7 @@ export function detectProtocol(payload: Uint8Array, bytes: number, fromClient: b
   if (fromClient) {
     // An inline command, or a command array split before its first bulk string.
     if (serverPort === REDIS_PORT && /^([A-Za-z]+(\s|$)|\*)/.test(head)) return new RedisParser();
-    // A method or its first letters: a request line split over small writes carries over in the HTTP parser.
-    if (looksLikeHttp(payload)) return new HttpParser();
+    if (/^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH) /.test(head)) return new HttpParser();
     if (isStartupPacket(payload)) return new PostgresParser();
     if (looksLikeRedisCommand(payload)) return new RedisParser();
     if (isMysqlCommand(payload, bytes)) return new MysqlParser();

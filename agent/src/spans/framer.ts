@@ -59,7 +59,10 @@ export class Framer<T> {
     const frames: { frame: T; first: SocketEvent }[] = [];
     let pos = 0;
     while (pos < data.length) {
-      const r = this.read(data.subarray(pos), total - pos);
+      let r = this.read(data.subarray(pos), total - pos);
+      // A small frame whose rest is in the next syscall (not cut by the capture) waits for it, so
+      // that it is read whole: a command written as header and body in two writes.
+      if (typeof r === 'object' && r.length > data.length - pos && data.length === total && r.length <= MAX_CARRY) r = 'incomplete';
       if (r === 'invalid') {
         this.invalid++;
         return frames;

@@ -38,6 +38,16 @@ export interface SpanStats {
 /** Events on a new connection before it is declared unknown and ignored. */
 const DETECTION_ATTEMPTS = 4;
 
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 interface Pending {
   request: ParsedRequest;
   kind: 'server' | 'client';
@@ -57,7 +67,8 @@ interface Pending {
 interface Connection {
   role: 'server' | 'client';
   parser: ProtocolParser | undefined;
-  detectionAttempts: number;
+  /** Events held until the protocol is known (a first message split over small writes); undefined: unknown for good. */
+  undetected: SocketEvent[] | undefined;
   unparsedSeen: number;
   queue: Pending[];
   /** The request whose response bytes are arriving, until its response is over. */
@@ -100,20 +111,38 @@ export class SpanTracker {
       return;
     }
     const conn = this.#connection(event);
-    const fromClient = (conn.role === 'server') === (event.kind === 'read');
-    if (!conn.parser) {
-      if (conn.detectionAttempts >= DETECTION_ATTEMPTS) return;
-      conn.detectionAttempts++;
-      const serverPort = conn.role === 'server' ? event.localPort : event.remotePort;
-      conn.parser = detectProtocol(event.payload, event.bytes, fromClient, serverPort);
-      if (!conn.parser) {
-        if (event.payload.length > 0) this.stats.unparsed++;
-        return;
-      }
+    if (conn.parser) this.#parse(conn, conn.parser, event);
+    else this.#detect(conn, event);
+  }
+
+  /** Detects the protocol from the bytes so far in this event's direction, then parses them all. */
+  #detect(conn: Connection, event: SocketEvent): void {
+    if (!conn.undetected) return;
+    conn.undetected.push(event);
+    const fromClient = this.#fromClient(conn, event);
+    const same = conn.undetected.filter((e) => this.#fromClient(conn, e) === fromClient);
+    const payload = concat(same.map((e) => e.payload));
+    const bytes = same.reduce((n, e) => n + Math.max(e.bytes, e.payload.length), 0);
+    const serverPort = conn.role === 'server' ? event.localPort : event.remotePort;
+    const parser = detectProtocol(payload, bytes, fromClient, serverPort);
+    if (parser) {
+      conn.parser = parser;
+      const held = conn.undetected;
+      conn.undetected = [];
+      for (const e of held) this.#parse(conn, parser, e);
+    } else if (conn.undetected.length >= DETECTION_ATTEMPTS) {
+      this.stats.unparsed += conn.undetected.filter((e) => e.payload.length > 0).length;
+      conn.undetected = undefined;
     }
-    const parser = conn.parser;
+  }
+
+  #fromClient(conn: Connection, event: SocketEvent): boolean {
+    return (conn.role === 'server') === (event.kind === 'read');
+  }
+
+  #parse(conn: Connection, parser: ProtocolParser, event: SocketEvent): void {
     if (parser.opaque) return;
-    if (fromClient) for (const request of parser.fromClient(event)) this.#request(conn, request);
+    if (this.#fromClient(conn, event)) for (const request of parser.fromClient(event)) this.#request(conn, request);
     else this.#response(conn, event.tsNs, parser.fromServer(event));
     this.stats.unparsed += parser.unparsed - conn.unparsedSeen;
     conn.unparsedSeen = parser.unparsed;
@@ -142,7 +171,7 @@ export class SpanTracker {
       // The kernel's role, or (not yet known to it) this process's first move: who reads first serves.
       role: event.role === 'unknown' ? (event.kind === 'read' ? 'server' : 'client') : event.role,
       parser: undefined,
-      detectionAttempts: 0,
+      undetected: [],
       unparsedSeen: 0,
       queue: [],
       answering: undefined,
