@@ -150,6 +150,7 @@ class Direction {
       if (message.lastChunk) this.openBody = 'none';
       return message.lastChunk;
     }
+    // A head cut by the capture: what follows, up to the next start line, is taken as its rest.
     this.openBody = message.complete ? 'none' : message.body.kind === 'none' ? 'length' : message.body.kind;
     return message.complete;
   }
@@ -217,7 +218,7 @@ export class HttpParser implements ProtocolParser {
       }
       if (status >= 100 && status < 200) continue;
       this.#methods.shift();
-      this.#awaitingLengthEnd = !complete && frame.body.kind === 'length';
+      this.#awaitingLengthEnd = !complete && frame.body.kind === 'length' && frame.head.length !== undefined;
       const known = frame.head.length !== undefined && frame.body.kind !== 'until-close';
       out.push({ begins: true, ends: complete ? true : known ? false : 'unknown', httpStatus: status });
     }

@@ -78,6 +78,10 @@ interface Connection {
   peerPort: number;
 }
 
+/**
+ * The agent's span pipeline: `push` every decoded socket event in ring-buffer order, call `flush`
+ * now and then with the monotonic clock, and spans arrive through `onSpan`; `stats` feeds /metrics.
+ */
 export class SpanTracker {
   readonly stats: SpanStats = {
     spans: { http: 0, postgresql: 0, redis: 0, mysql: 0 },
@@ -97,7 +101,7 @@ export class SpanTracker {
 
   constructor(private readonly options: SpanTrackerOptions) {
     this.#quietNs = options.quietNs ?? 1_000_000_000n;
-    this.#maxConnections = options.maxConnections ?? 4096;
+    this.#maxConnections = Math.max(1, options.maxConnections ?? 4096);
     this.#maxQueued = options.maxQueuedRequests ?? 256;
     this.#maxTraces = options.maxKnownTraces ?? 16384;
   }
@@ -333,7 +337,8 @@ export class SpanTracker {
       name: request.name,
       kind: pending.kind,
       startUnixNano: (request.first.tsNs + this.options.monotonicToUnixNs).toString(),
-      durationNs: Number(pending.endNs - request.first.tsNs),
+      // Timestamps taken on different CPUs can disagree by a little; a duration is never negative.
+      durationNs: Math.max(0, Number(pending.endNs - request.first.tsNs)),
       status,
       statusMessage,
       labels: this.options.labelsOf(request.first.pid),
