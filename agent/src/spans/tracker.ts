@@ -30,8 +30,11 @@ export interface SpanStats {
   spans: Record<Protocol, number>;
   /** Payloads, or their remainders, that no parser could read: garbage, TLS, unknown protocols. */
   unparsed: number;
+  /** Connections forgotten for room (maxConnections), their waiting requests with them. */
   evictedConnections: number;
+  /** Requests dropped from a full queue (maxQueuedRequests) before their response. */
   evictedRequests: number;
+  /** Spans ended by a close before their response was complete (or had begun): status error. */
   closedMidResponse: number;
 }
 
