@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "profile.h"
+#include "spans.h"
 
 /* vmlinux.h carries no errno values. */
 #define EFAULT 14
@@ -59,6 +60,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* Written by span capture (spans.bpf.c), whose map replaces this one by fd before load; without
+ * span capture it stays empty and costs a sample one lookup. Declared exactly as there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SPAN_THREADS_MAX);
+	__type(key, __u32);
+	__type(value, struct thread_span);
+} thread_spans SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -186,6 +196,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sample_key key = {};
 	struct process *proc;
+	struct thread_span *span;
 	__s32 kernel_err = 0;
 
 	key.tgid = id >> 32;
@@ -193,6 +204,9 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (!wanted(key.tgid))
 		return 0;
 	stat_inc(STAT_SAMPLES);
+	span = bpf_map_lookup_elem(&thread_spans, &key.tid);
+	if (span)
+		key.span_id = span->span_id;
 
 	proc = bpf_map_lookup_elem(&processes, &key.tgid);
 	if (proc && !(proc->exited && !exiting())) {

@@ -10,8 +10,8 @@
 struct sample_key {
 	/* The process: labels, mappings and symbols are per process. */
 	__u32 tgid;
-	/* The thread (the kernel's pid): kept for span attribution, which stamps a sample with the
-	 * span its thread was serving. No cgroup id: the agent reads a process's cgroup from /proc. */
+	/* The thread (the kernel's pid): span attribution reads which thread served a request. No
+	 * cgroup id: the agent reads a process's cgroup from /proc. */
 	__u32 tid;
 	/* The stacks, by a 64-bit hash of their frames (0 = no stack of that kind); frames are stored
 	 * once per interval in the stack maps, not once per row. */
@@ -22,6 +22,10 @@ struct sample_key {
 	/* Why the user stack is missing, when it is: -errno from bpf_get_stack, 0 otherwise. The
 	 * profile shows a stack that could not be taken instead of dropping its samples. */
 	__s32 user_stack_error;
+	/* The span the thread was serving (thread_spans, set by span capture in spans.bpf.c), 0 when
+	 * none: a sample of a request's work opens under that request's span. Rows only multiply
+	 * while requests are in flight. */
+	__u64 span_id;
 };
 
 struct stack {

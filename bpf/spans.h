@@ -7,6 +7,9 @@
 
 #define SPAN_PAYLOAD_DEFAULT 256
 #define SPAN_PAYLOAD_MAX 1024
+/* thread_spans' size: defined once because the sampler reuses the span capture's map by fd, which
+ * libbpf accepts only when both objects declare it alike. */
+#define SPAN_THREADS_MAX 16384
 
 /* Which end of the connection this process is. */
 enum conn_role {
@@ -41,6 +44,13 @@ struct conn {
 	__u8 phase;     /* enum conn_phase */
 	__u8 tcp;       /* 0: not a TCP socket (a cached negative answer), 1: followed */
 	__u8 family;    /* AF_INET or AF_INET6 */
+	/* The endpoints, read from the sock once when the connection is first followed (a connected
+	 * TCP socket's never change) instead of once per event. */
+	__u16 local_port;  /* host order */
+	__u16 remote_port; /* host order */
+	__u32 pad;
+	__u8 local_addr[16];  /* IPv4 in the first 4 bytes */
+	__u8 remote_addr[16];
 };
 
 /* The span a thread is serving, read by the CPU sampler (profile.bpf.c) for every sample: shared
@@ -56,8 +66,10 @@ struct thread_span {
 struct socket_event {
 	__u64 ts_ns;     /* bpf_ktime_get_ns() at syscall exit (CLOCK_MONOTONIC) */
 	__u64 conn_id;   /* struct conn.id */
-	__u64 span_id;   /* READ on a server / REQUEST_START: the new span; WRITE on a server: the span answered;
-			  * WRITE on a client: the span its thread was serving (the parent), 0 if none */
+	__u64 span_id;   /* READ on a server: the span of the request being read (new at REQUEST_START);
+			  * WRITE on a server: the span answered (0 before any request: a server greeting);
+			  * WRITE or READ on a client: the span its thread was serving when the request began
+			  * (the parent), 0 if none; CLOSE: the connection's last span */
 	__u32 tgid;
 	__u32 tid;
 	__s32 fd;
