@@ -7,7 +7,9 @@
         "src/libbpf_log.cc",
         "src/doctor.cc",
         "src/bpf_session.cc",
-        "src/event_watch.cc"
+        "src/event_watch.cc",
+        "src/span_capture.cc",
+        "src/span_session.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -3,6 +3,7 @@
 #include "bpf_session.h"
 #include "doctor_probes.h"
 #include "libbpf_log.h"
+#include "span_session.h"
 
 namespace kiln {
 namespace {
@@ -49,6 +50,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   kiln::install_libbpf_log();
   exports.Set("runDoctor", Napi::Function::New(env, kiln::RunDoctor, "runDoctor"));
   exports.Set("BpfSession", kiln::BpfSession::Define(env));
+  exports.Set("SpanSession", kiln::SpanSession::Define(env));
   return exports;
 }
 

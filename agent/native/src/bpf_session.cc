@@ -19,12 +19,13 @@
 #include "online_cpus.h"
 #include "profile.h"  // bpf/profile.h: structs shared with profile.bpf.c
 #include "profile.skel.h"
+#include "span_session.h"
 
 namespace kiln {
 namespace {
 
 // agent/src/sampler.ts reads the key's fields at fixed offsets.
-static_assert(sizeof(sample_key) == 32, "struct sample_key changed: update parseSamples in agent/src/sampler.ts");
+static_assert(sizeof(sample_key) == 40, "struct sample_key changed: update parseSamples in agent/src/sampler.ts");
 static_assert(sizeof(process_event) == 32, "struct process_event changed: update CpuSampler.events in agent/src/sampler.ts");
 constexpr size_t kSampleRecord = sizeof(sample_key) + sizeof(__u64);
 constexpr size_t kStackRecord = sizeof(__u64) + sizeof(stack);
@@ -36,6 +37,8 @@ struct Options {
   unsigned counts_entries = 16384;
   unsigned stacks_entries = 8192;
   unsigned events_bytes = 256 * 1024;
+  // Span capture's thread_spans map (bpf/spans.h), which the sampler reads; -1: its own, empty.
+  int thread_spans_fd = -1;
 };
 
 Options parse_options(const Napi::CallbackInfo& info) {
@@ -60,6 +63,13 @@ Options parse_options(const Napi::CallbackInfo& info) {
   if (opts.events_bytes & (opts.events_bytes - 1)) throw Napi::RangeError::New(env, "BpfSession: eventsBytes must be a power of 2");
   Napi::Value idle = o.Get("includeIdle");
   opts.include_idle = idle.IsBoolean() && idle.As<Napi::Boolean>().Value();
+  Napi::Value spans = o.Get("spans");
+  if (!spans.IsUndefined()) {
+    SpanSession* session = SpanSession::From(env, spans);
+    if (!session) throw Napi::TypeError::New(env, "BpfSession: spans must be a SpanSession");
+    opts.thread_spans_fd = session->thread_spans_fd();
+    if (opts.thread_spans_fd < 0) throw Napi::Error::New(env, "BpfSession: the SpanSession is closed");
+  }
   Napi::Value pids = o.Get("pids");
   if (pids.IsArray()) {
     Napi::Array a = pids.As<Napi::Array>();
@@ -92,6 +102,14 @@ profile_bpf* open_and_load(const Options& opts, bool use_tp_btf, bool prealloc, 
   if (!prealloc) {
     for (bpf_map* m : {skel->maps.counts0, skel->maps.counts1, skel->maps.stacks0, skel->maps.stacks1}) {
       bpf_map__set_map_flags(m, bpf_map__map_flags(m) | BPF_F_NO_PREALLOC);
+    }
+  }
+  if (opts.thread_spans_fd >= 0) {
+    int err = bpf_map__reuse_fd(skel->maps.thread_spans, opts.thread_spans_fd);
+    if (err) {
+      profile_bpf__destroy(skel);
+      error = libbpf_error("share span capture's thread_spans map", err);
+      return nullptr;
     }
   }
   bpf_program__set_autoload(skel->progs.exec_btf, use_tp_btf);

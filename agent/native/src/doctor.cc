@@ -25,6 +25,7 @@
 #include "libbpf_log.h"
 #include "cpu_clock.h"
 #include "online_cpus.h"
+#include "span_capture.h"
 
 extern "C" __attribute__((noinline, used, visibility("default"))) int kiln_doctor_uprobe_target(int x) {
   asm volatile("" ::: "memory");
@@ -260,7 +261,36 @@ std::string check_uprobe() {
   return "attached to a function in this process; fired on every call";
 }
 
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+// The hooks span capture attaches on this kernel, by loading and attaching it as the agent does.
+std::string check_span_capture(const ProbeResult& fentry) {
+  std::unique_ptr<SpanCapture> capture;
+  try {
+    capture = std::make_unique<SpanCapture>(SpanCaptureOptions{});
+  } catch (const std::exception& e) {
+    throw Failure{e.what()};
+  }
+  std::vector<std::string> syscalls;
+  for (const std::string& hook : capture->attached()) {
+    const std::string name = hook.substr(hook.find(':') + 1);
+    if (name.rfind("sys_enter_", 0) == 0) syscalls.push_back(name.substr(10));
+  }
+  std::string detail = std::to_string(capture->attached().size()) + " syscall tracepoints (entry+exit: " + join(syscalls, ", ") + ")";
+  if (!capture->missing().empty()) detail += "; not attached: " + join(capture->missing(), "; ");
+  detail += fentry.ok ? "; fentry allowed, the tracepoints used" : "; fentry refused (see its row)";
+  return detail;
+}
+
 }  // namespace
+
+ProbeResult probe_fentry() {
+  return probe("fentry", [] { return check_tracepoint_hits("fentry_tcp_sendmsg", HIT_FENTRY, false); });
+}
 
 std::vector<ProbeResult> run_doctor_probes() {
   std::vector<ProbeResult> results;
@@ -274,7 +304,9 @@ std::vector<ProbeResult> run_doctor_probes() {
   results.push_back(ring.tracepoint);
   results.push_back(probe("tp_btf", [] { return check_tracepoint_hits("sched_switch_btf", HIT_TP_BTF, true); }));
   results.push_back(probe("uprobes", check_uprobe));
-  results.push_back(probe("fentry", [] { return check_tracepoint_hits("fentry_tcp_sendmsg", HIT_FENTRY, false); }));
+  ProbeResult fentry = probe_fentry();
+  results.push_back(fentry);
+  results.push_back(probe("span capture", [&] { return check_span_capture(fentry); }));
   // libbpf parsed the kernel's BTF once per skeleton (megabytes, freed in pieces): hand the
   // free pages back, or they stay resident in this thread's malloc arena for the agent's life.
   malloc_trim(0);

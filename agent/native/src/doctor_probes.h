@@ -20,4 +20,8 @@ std::vector<ProbeResult> run_doctor_probes();
 // sampling), which every agent start would pay.
 std::vector<ProbeResult> run_startup_checks();
 
+// Loads and attaches one fentry program (on tcp_sendmsg): whether this kernel lets span capture
+// hook kernel functions directly. Its facility is "fentry".
+ProbeResult probe_fentry();
+
 }  // namespace kiln
