@@ -23,6 +23,12 @@ const without: Record<string, string> = {
   'perf events (cpu-clock)': 'not run: CPU profiles need cpu-clock perf events',
   'BPF ring buffer': 'not run: the sampler reports new processes through one',
   tp_btf: 'attach the exec/exit probes to the classic tracepoints (through tracefs; slightly more overhead)',
+  'span capture': 'not capture spans (CPU profiles carry no span); the row says what failed',
+};
+
+/** Facilities probed for a feature that does not use them on any kernel yet. */
+const notUsed: Record<string, string> = {
+  fentry: 'not use it: span capture uses the syscall tracepoints (its row names them)',
 };
 
 /** The doctor also probes facilities no Kiln feature uses yet; their rows say so. */
@@ -41,7 +47,7 @@ export async function runDoctor(options: { startup?: boolean } = {}): Promise<Do
     cgroups.version === 2 ? 'v2 (unified)' : cgroups.hybrid ? 'v1 (hybrid: legacy hierarchies plus a unified one)' : 'v1 (legacy)';
   const rows: DoctorRow[] = probed.map((p) => {
     const fallback = without[p.facility];
-    return { ...p, instead: fallback === undefined ? unused : p.ok ? '—' : fallback };
+    return { ...p, instead: notUsed[p.facility] ?? (fallback === undefined ? unused : p.ok ? '—' : fallback) };
   });
   // Container ids come from each process's cgroup path, which the two layouts name differently.
   rows.push({ facility: 'cgroup version', ok: true, detail: layout, instead: '—' });

@@ -3,3 +3,6 @@ export { startAgent, AgentStartError, type AgentOptions, type RunningAgent } fro
 export { Profiler, type ProfilerOptions } from './profiler.js';
 export { CpuSampler, type Drained, type ProcessEvent, type SampleBatch } from './sampler.js';
 export { PprofBuilder } from './pprof-builder.js';
+export { native, type NativeSpanSession, type SpanHooks, type SpanSessionOptions, type SpanSessionStats } from './native.js';
+export { decodeSocketEvents } from './spans/decode-events.js';
+export type { SocketEvent } from './spans/socket-event.js';

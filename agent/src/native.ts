@@ -18,6 +18,52 @@ export interface BpfSessionOptions {
   stacksEntries?: number;
   /** Size of the process-event ring buffer, a power of 2 (default 256 KiB: ~6,500 events). */
   eventsBytes?: number;
+  /** Span capture whose thread stamps the samples carry (its thread_spans map is shared); without it no sample has a span. */
+  spans?: NativeSpanSession;
+}
+
+export interface SpanSessionOptions {
+  /** Payload bytes copied per socket event, 0–1024 (default 256). */
+  payloadBytes?: number;
+  /** Follow only these processes (filtered in the kernel); empty or absent: every process. */
+  pids?: number[];
+  /** Follow only processes in these cgroups (ids as the kernel's cgroup inode numbers); empty or absent: all. */
+  cgroupIds?: bigint[];
+  /** The socket-event ring buffer's size, a power of 2 (default 1 MiB). */
+  ringBytes?: number;
+  /** A process whose sockets are never followed (default: this one, whose uploads are not spans). */
+  excludePid?: number;
+}
+
+export interface SpanSessionStats {
+  events: number;
+  /** Events dropped: the ring buffer was full. */
+  eventsLost: number;
+  /** Connections not followed: the kernel's connection map was full. */
+  connsFull: number;
+  /** Threads not stamped with their span: the thread map was full. */
+  threadsFull: number;
+  /** Payloads that could not be read from the process's memory (the event is kept, without payload). */
+  payloadErrors: number;
+}
+
+export interface SpanHooks {
+  /** The tracepoints span capture attached on this kernel, as `syscalls:sys_enter_read`. */
+  tracepoints: string[];
+  /** Tracepoints it could not attach, each with libbpf's reason. */
+  missing: string[];
+  /** Whether this kernel allowed an fentry program (on tcp_sendmsg); capture uses the tracepoints either way. */
+  fentry: { ok: boolean; detail: string };
+}
+
+export interface NativeSpanSession {
+  /** Socket events: records of u32 length, then `struct socket_event` (bpf/spans.h) and its payload. */
+  poll(): ArrayBuffer;
+  /** Calls `callback` `delayMs` after socket events arrive, at most once per `delayMs`; it should call poll(). */
+  watch(callback: () => void, delayMs: number): void;
+  stats(): SpanSessionStats;
+  hooks(): SpanHooks;
+  close(): void;
 }
 
 export interface RawDrain {
@@ -65,6 +111,7 @@ export interface NativeAddon {
    */
   runDoctor(options?: { startup?: boolean }): Promise<NativeProbeResult[]>;
   BpfSession: new (options: BpfSessionOptions) => NativeBpfSession;
+  SpanSession: new (options: SpanSessionOptions) => NativeSpanSession;
 }
 
 const addonPath = '../native/build/Release/kiln_agent.node';

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
 import { readProcessInfo, ServiceVersions, type KernelIdentity, type ProcessInfo } from './process-info.js';
+import type { NativeSpanSession } from './native.js';
 import { CpuSampler, type Drained, type SampleBatch, type StackTable } from './sampler.js';
 
 export interface ProfilerOptions {
@@ -14,6 +15,8 @@ export interface ProfilerOptions {
   includeIdle: boolean;
   /** The process-event ring buffer's size (tests make it small to lose events). */
   eventsBytes?: number;
+  /** Span capture: samples taken while a thread serves a request carry its span (label `span_id`). */
+  spans?: NativeSpanSession;
   /** The drain interval: a process's maps are re-read for an unknown address at most about once per interval. */
   intervalMs?: number;
   node?: string;
@@ -42,6 +45,7 @@ export class Profiler {
   #forgotten = new Map<number, Map<number, ProcessInfo>>();
   #eventsLostSwept = 0;
   readonly #labelsOf = new WeakMap<ProcessInfo, ReadonlyArray<readonly [string, string]>>();
+  readonly #labelRecords = new WeakMap<ProcessInfo, Record<string, string>>();
   readonly #opts: ProfilerOptions;
   readonly #node: string;
 
@@ -53,6 +57,7 @@ export class Profiler {
       pids: opts.pids,
       includeIdle: opts.includeIdle,
       eventsBytes: opts.eventsBytes,
+      spans: opts.spans,
     });
     this.#symbolizer = new Symbolizer({
       logger: opts.logger,
@@ -153,6 +158,8 @@ export class Profiler {
     const keys = Array.from({ length: samples.length }, (_, i) => userKey(samples, i));
     const user = this.#userLocations(samples, keys, stacks, builder);
     const kernelFrames = new Map<bigint, number[]>();
+    // Per drain: a span lives for one request, so its labels are not worth keeping longer.
+    const spanLabels = new Map<string, ReadonlyArray<readonly [string, string]>>();
     let added = 0;
     for (let i = 0; i < samples.length; i++) {
       const pid = samples.tgid[i]!;
@@ -170,7 +177,9 @@ export class Profiler {
         kernelFrames.set(kHash, kernel);
       }
       const count = samples.count[i]!;
-      builder.addSample(kernel.concat(user.get(keys[i]!) ?? []), this.#labels(info), count);
+      const span = samples.spanId[i]!;
+      const labels = span === 0n ? this.#labels(info) : this.#spanLabels(info, span, spanLabels);
+      builder.addSample(kernel.concat(user.get(keys[i]!) ?? []), labels, count);
       added += count;
     }
     return added;
@@ -261,6 +270,35 @@ export class Profiler {
         ['container_id', info.containerId],
       ];
       this.#labelsOf.set(info, labels);
+    }
+    return labels;
+  }
+
+  /**
+   * The labels a process's CPU samples carry, for its spans: from the process the sampler met, or
+   * read now for one it has not sampled yet (a server that was idle until its first request).
+   */
+  labelsOf(pid: number): Record<string, string> {
+    const generations = this.#processes.get(pid);
+    let info: ProcessInfo | undefined;
+    for (const i of generations?.values() ?? []) info = i;
+    info ??= this.#capture(pid, 0, undefined);
+    let record = this.#labelRecords.get(info);
+    if (record === undefined) this.#labelRecords.set(info, (record = Object.fromEntries(this.#labels(info).filter(([, v]) => v !== ''))));
+    return record;
+  }
+
+  /** A process's labels plus `span_id` (16 lowercase hex digits), one array per process and span in a drain. */
+  #spanLabels(
+    info: ProcessInfo,
+    span: bigint,
+    cache: Map<string, ReadonlyArray<readonly [string, string]>>,
+  ): ReadonlyArray<readonly [string, string]> {
+    const key = `${info.pid}:${info.generation}:${span}`;
+    let labels = cache.get(key);
+    if (labels === undefined) {
+      labels = [...this.#labels(info), ['span_id', span.toString(16).padStart(16, '0')]];
+      cache.set(key, labels);
     }
     return labels;
   }

@@ -1,7 +1,7 @@
 // The CPU sampler (bpf/profile.bpf.c) seen from TypeScript: drains become column arrays.
 import { native, type BpfSessionOptions, type NativeBpfSession, type SessionStats } from './native.js';
 
-/** One row per distinct `struct sample_key` (bpf/profile.h: process, thread, stacks, generation), with its sample count. */
+/** One row per distinct `struct sample_key` (bpf/profile.h: process, thread, stacks, generation, span), with its sample count. */
 export interface SampleBatch {
   length: number;
   tgid: Uint32Array;
@@ -10,6 +10,8 @@ export interface SampleBatch {
   kernelStack: BigUint64Array;
   generation: Uint32Array;
   userStackError: Int32Array;
+  /** The span the thread was serving (span capture's thread stamp), 0n for none. */
+  spanId: BigUint64Array;
   count: Float64Array;
 }
 
@@ -106,6 +108,7 @@ function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
     kernelStack: new BigUint64Array(n),
     generation: new Uint32Array(n),
     userStackError: new Int32Array(n),
+    spanId: new BigUint64Array(n),
     count: new Float64Array(n),
   };
   for (let i = 0, o = 0; i < n; i++, o += size) {
@@ -115,7 +118,8 @@ function parseSamples(buf: ArrayBuffer, size: number): SampleBatch {
     batch.kernelStack[i] = view.getBigUint64(o + 16, true);
     batch.generation[i] = view.getUint32(o + 24, true);
     batch.userStackError[i] = view.getInt32(o + 28, true);
-    batch.count[i] = Number(view.getBigUint64(o + 32, true));
+    batch.spanId[i] = view.getBigUint64(o + 32, true);
+    batch.count[i] = Number(view.getBigUint64(o + 40, true));
   }
   return batch;
 }
