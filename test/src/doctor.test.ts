@@ -40,6 +40,10 @@ test('kiln doctor reports what the running kernel really offers', async () => {
 
   const fentry = row('fentry');
   if (!fentry.ok) assert.match(fentry.instead, /tracepoints/, 'an unavailable fentry names the fallback');
+  const spans = row('span capture');
+  assert.equal(spans.ok, existsSync(`${tracefs}/syscalls/sys_enter_read`), 'span capture works ⇔ the syscall tracepoints exist');
+  if (spans.ok)
+    assert.match(spans.detail, /syscall tracepoints .*read.*; fentry (refused|allowed)/, 'it names its hooks and the fentry probe');
 
   const cgroupFs = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
