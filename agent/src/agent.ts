@@ -1,13 +1,16 @@
 // `kiln agent`: runs the profiler, writes one merged pprof (--output) or pushes each interval (--server).
+import { statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { runDoctor } from './doctor.js';
 import type { AgentMetrics } from './metrics.js';
+import { native, type NativeSpanSession } from './native.js';
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
 import { Pusher, type PushStats } from './push.js';
 import { HealthReporter, healthFigures } from './report.js';
+import { SpanCapture } from './span-capture.js';
 
 // How often the agent says what it pushed, in one line (each upload is a debug line).
 const PUSH_SUMMARY_EVERY_MS = 5 * 60_000;
@@ -21,6 +24,14 @@ export interface AgentOptions {
   pids: number[];
   includeIdle: boolean;
   metricsPort: number;
+  /** Turn HTTP and database traffic into spans (needs `server`: spans are not written to --output). */
+  spans: boolean;
+  /** Span capture follows only these processes (default: `pids`, and with neither every process). */
+  spanPids: number[];
+  /** …and only processes in these cgroups (paths, absolute or under /sys/fs/cgroup). */
+  spanCgroups: string[];
+  /** Payload bytes copied per socket read or write for the protocol parsers (at most 1024). */
+  spanPayloadBytes: number;
   /** The node label; default: the hostname. */
   node?: string;
   logger: Logger;
@@ -68,6 +79,24 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  const cgroupIds = opts.spanCgroups.map(cgroupId);
+  let spanSession: NativeSpanSession | undefined;
+  if (opts.spans && opts.server !== undefined) {
+    try {
+      spanSession = new (native().SpanSession)({
+        payloadBytes: opts.spanPayloadBytes,
+        pids: opts.spanPids.length > 0 ? opts.spanPids : opts.pids,
+        cgroupIds,
+      });
+      log.info({ hooks: spanSession.hooks() }, 'span capture started');
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message },
+        'span capture cannot start on this host; profiling goes on without spans (see `kiln doctor`)',
+      );
+    }
+  }
+
   let profiler: Profiler;
   try {
     profiler = new Profiler({
@@ -78,8 +107,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       node: opts.node,
       logger: log,
       metrics,
+      spans: spanSession,
     });
   } catch (err) {
+    spanSession?.close();
     metricsServer?.close();
     throw new AgentStartError(`cannot start the CPU sampler: ${(err as Error).message}`);
   }
@@ -101,6 +132,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           logger: log,
           figures: () => healthFigures(profiler, pusher),
         })
+      : undefined;
+  const spanCapture =
+    spanSession !== undefined && pusher !== undefined
+      ? new SpanCapture({ session: spanSession, labelsOf: (pid) => profiler.labelsOf(pid), pusher, logger: log, metrics })
       : undefined;
   let intervalStart = startedAt;
   let stopped = false;
@@ -142,9 +177,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         metrics?.profileWritten('file');
         log.info({ output: opts.output, samples: merged.totalCount, stats: profiler.stats() }, 'profile written');
       }
+      spanCapture?.close();
       await pusher?.close();
       // What the kernel counted over the whole run, to compare with what reached the sink.
-      log.info({ stats: profiler.stats(), pushed: pusher?.stats() }, 'agent stopped');
+      log.info({ stats: profiler.stats(), spans: spanCapture?.stats(), pushed: pusher?.stats() }, 'agent stopped');
       profiler.close();
       metricsServer?.close();
       resolveDone();
@@ -155,6 +191,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   const durationTimer = opts.durationMs !== undefined ? setTimeout(() => void stop(), opts.durationMs) : undefined;
   return { done, stop };
+}
+
+/** The kernel's id of a cgroup (v2): the inode number of its directory. */
+function cgroupId(path: string): bigint {
+  const dir = path.startsWith('/') ? path : `/sys/fs/cgroup/${path}`;
+  try {
+    return statSync(dir, { bigint: true }).ino;
+  } catch (err) {
+    throw new AgentStartError(`--spans-cgroup ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** A function that logs what `pusher` did since its last call, when it did anything. */

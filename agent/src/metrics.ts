@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SymbolizerStats } from '@kiln/symbolizer';
-import type { SessionStats } from './native.js';
+import type { SessionStats, SpanSessionStats } from './native.js';
+import type { SpanStats } from './spans/tracker.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -87,6 +88,35 @@ export class AgentMetrics {
     help: 'spans the server took',
     registers: [this.registry],
   });
+  readonly #socketEvents = new Counter({
+    name: 'kiln_agent_socket_events_total',
+    help: 'socket events span capture took from the kernel',
+    registers: [this.registry],
+  });
+  readonly #socketEventsLost = new Counter({
+    name: 'kiln_agent_socket_events_lost_total',
+    help: 'socket events, connections or thread stamps span capture lost, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly #spansMade = new Counter({
+    name: 'kiln_agent_spans_total',
+    help: 'spans made from socket events, by protocol',
+    labelNames: ['protocol'],
+    registers: [this.registry],
+  });
+  readonly #unparsed = new Counter({
+    name: 'kiln_agent_span_payloads_unparsed_total',
+    help: 'payloads no protocol parser could read (garbage, TLS, unknown protocols), and event records that did not decode',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+  readonly #spanEvictions = new Counter({
+    name: 'kiln_agent_span_evictions_total',
+    help: 'connections or queued requests the span tracker forgot to stay within its bounds, and responses cut by a close',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
   readonly #spansDropped = new Counter({
     name: 'kiln_agent_spans_dropped_total',
     help: 'spans dropped because the server queue was full',
@@ -130,6 +160,20 @@ export class AgentMetrics {
     this.#elfFiles.set(symbols.elfFiles);
     const frames = symbols.unknownFrames + symbols.resolvedFrames;
     this.#unknown.set(frames === 0 ? 0 : symbols.unknownFrames / frames);
+  }
+
+  observeSpans(kernel: SpanSessionStats, tracker: SpanStats, malformedRecords: number): void {
+    this.#advance(this.#socketEvents, {}, kernel.events);
+    this.#advance(this.#socketEventsLost, { reason: 'ring_buffer_full' }, kernel.eventsLost);
+    this.#advance(this.#socketEventsLost, { reason: 'connections_map_full' }, kernel.connsFull);
+    this.#advance(this.#socketEventsLost, { reason: 'threads_map_full' }, kernel.threadsFull);
+    this.#advance(this.#socketEventsLost, { reason: 'payload_unreadable' }, kernel.payloadErrors);
+    for (const [protocol, n] of Object.entries(tracker.spans)) this.#advance(this.#spansMade, { protocol }, n);
+    this.#advance(this.#unparsed, { what: 'payload' }, tracker.unparsed);
+    this.#advance(this.#unparsed, { what: 'event_record' }, malformedRecords);
+    this.#advance(this.#spanEvictions, { what: 'connection' }, tracker.evictedConnections);
+    this.#advance(this.#spanEvictions, { what: 'request' }, tracker.evictedRequests);
+    this.#advance(this.#spanEvictions, { what: 'closed_mid_response' }, tracker.closedMidResponse);
   }
 
   profileWritten(sink: 'file' | 'server'): void {

@@ -27,28 +27,23 @@
 
 volatile uint64_t sink;
 
-NOINLINE static uint64_t spin(uint64_t x) {
-  for (int i = 0; i < 20000; i++) {
-    x ^= x >> 31;
-    x *= 0x9e3779b97f4a7c15ULL;
-    __asm__ volatile("" : "+r"(x));
-  }
-  return x;
-}
+/* The hash loop is written out in each function rather than shared: a shared leaf without a
+ * frame of its own would hide its caller from a frame-pointer unwinder. */
+#define BURN(seed)                                   \
+  int64_t end = thread_cpu_ns() + BURN_NS;           \
+  uint64_t x = (seed);                               \
+  while (thread_cpu_ns() < end) {                    \
+    for (int i = 0; i < 20000; i++) {                \
+      x ^= x >> 31;                                  \
+      x *= 0x9e3779b97f4a7c15ULL;                    \
+      __asm__ volatile("" : "+r"(x));                \
+    }                                                \
+  }                                                  \
+  sink ^= x
 
-NOINLINE void alpha_work(void) {
-  int64_t end = thread_cpu_ns() + BURN_NS;
-  uint64_t x = 1;
-  while (thread_cpu_ns() < end) x = spin(x);
-  sink ^= x;
-}
+NOINLINE void alpha_work(void) { BURN(1); }
 
-NOINLINE void beta_work(void) {
-  int64_t end = thread_cpu_ns() + BURN_NS;
-  uint64_t x = 2;
-  while (thread_cpu_ns() < end) x = spin(x);
-  sink ^= x;
-}
+NOINLINE void beta_work(void) { BURN(2); }
 
 static int write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {

@@ -12,6 +12,26 @@ export const agentFlags: FlagSpecs = {
   duration: { type: 'duration', value: 'DURATION', help: 'stop after this long (default: run until SIGINT/SIGTERM)' },
   pid: { type: 'list', value: 'PID', help: 'sample only this process and its threads (repeatable; env: comma-separated)' },
   'include-idle': { type: 'boolean', help: 'also count samples of the idle task (pid 0)' },
+  'no-spans': {
+    type: 'boolean',
+    help: 'do not turn HTTP, PostgreSQL, Redis and MySQL traffic into spans (span capture runs only with --server)',
+  },
+  'spans-pid': {
+    type: 'list',
+    value: 'PID',
+    help: 'capture spans only of this process (repeatable; default: the --pid processes, or every process)',
+  },
+  'spans-cgroup': {
+    type: 'list',
+    value: 'PATH',
+    help: 'capture spans only of processes in this cgroup v2 (repeatable; absolute or under /sys/fs/cgroup)',
+  },
+  'span-payload': {
+    type: 'size',
+    value: 'BYTES',
+    default: '256',
+    help: 'bytes of each socket read and write copied for the protocol parsers (at most 1KiB)',
+  },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
   'metrics-port': {
     type: 'integer',
@@ -26,10 +46,13 @@ export const agentFlags: FlagSpecs = {
 export const defaultMetricsPort = 4041;
 
 export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAgent>[0], 'logger'> {
-  const pids = (values.pid as string[]).map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) <= 0) throw new UsageError(`--pid must be a positive integer, got "${p}"`);
-    return Number(p);
-  });
+  const pidList = (flag: string): number[] =>
+    (values[flag] as string[]).map((p) => {
+      if (!/^\d+$/.test(p) || Number(p) <= 0) throw new UsageError(`--${flag} must be a positive integer, got "${p}"`);
+      return Number(p);
+    });
+  const spanPayloadBytes = values['span-payload'] as number;
+  if (spanPayloadBytes > 1024) throw new UsageError(`--span-payload must be at most 1KiB, got ${spanPayloadBytes}`);
   const intervalMs = values.interval as number;
   if (intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
   const server = values.server as string | undefined;
@@ -42,8 +65,12 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     frequency: values.frequency as number,
     intervalMs,
     durationMs: values.duration as number | undefined,
-    pids,
+    pids: pidList('pid'),
     includeIdle: values['include-idle'] === true,
+    spans: values['no-spans'] !== true,
+    spanPids: pidList('spans-pid'),
+    spanCgroups: values['spans-cgroup'] as string[],
+    spanPayloadBytes,
     metricsPort: (values['metrics-port'] as number | undefined) ?? (values.server !== undefined ? defaultMetricsPort : 0),
     node: values.node as string | undefined,
   };

@@ -12,6 +12,7 @@ export const upCommand: Command = {
     port: serverFlags.port!,
     data: serverFlags.data!,
     frequency: agentFlags.frequency!,
+    'no-spans': agentFlags['no-spans']!,
     'metrics-port': {
       ...agentFlags['metrics-port']!,
       help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)`,
@@ -29,6 +30,10 @@ export const upCommand: Command = {
         intervalMs: 10_000,
         pids: [],
         includeIdle: false,
+        spans: values['no-spans'] !== true,
+        spanPids: [],
+        spanCgroups: [],
+        spanPayloadBytes: 256,
         metricsPort: (values['metrics-port'] as number | undefined) ?? defaultMetricsPort,
         logger: log.child({ component: 'agent' }),
       });

@@ -1,0 +1,91 @@
+// Span capture in the running agent: socket events from the kernel (native SpanSession) → the
+// tracker that parses and pairs them → gzipped msgpack batches through the pusher.
+import { gzipSync } from 'node:zlib';
+import type { AgentSpan } from '@kiln/api/http';
+import { pack } from 'msgpackr';
+import type { Logger } from 'pino';
+import type { AgentMetrics } from './metrics.js';
+import type { NativeSpanSession } from './native.js';
+import type { Pusher } from './push.js';
+import { decodeSocketEvents } from './spans/decode-events.js';
+import { SpanTracker } from './spans/tracker.js';
+
+export interface SpanCaptureOptions {
+  session: NativeSpanSession;
+  /** The labels the process's CPU profiles carry, so a span and its profile select alike. */
+  labelsOf: (pid: number) => Record<string, string>;
+  pusher: Pusher;
+  logger: Logger;
+  metrics?: AgentMetrics;
+  /** How often finished spans are sent (and quiet connections' spans ended). */
+  flushEveryMs?: number;
+}
+
+// Events wait this long in the ring before they are read: one wake-up per burst, not per event.
+const POLL_DELAY_MS = 50;
+// A batch stays well under the server's body limit.
+const MAX_BATCH_SPANS = 5000;
+
+/** CLOCK_MONOTONIC (bpf_ktime_get_ns, process.hrtime) to unix nanoseconds, at sub-millisecond precision. */
+function monotonicToUnixNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+}
+
+export class SpanCapture {
+  readonly #opts: SpanCaptureOptions;
+  readonly #tracker: SpanTracker;
+  #batch: AgentSpan[] = [];
+  #malformed = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(opts: SpanCaptureOptions) {
+    this.#opts = opts;
+    this.#tracker = new SpanTracker({
+      monotonicToUnixNs: monotonicToUnixNs(),
+      labelsOf: opts.labelsOf,
+      onSpan: (span) => {
+        this.#batch.push(span);
+        if (this.#batch.length >= MAX_BATCH_SPANS) this.#send();
+      },
+    });
+    opts.session.watch(() => this.#poll(), POLL_DELAY_MS);
+    this.#timer = setInterval(() => this.flush(), opts.flushEveryMs ?? 1000);
+  }
+
+  #poll(): void {
+    try {
+      for (const event of decodeSocketEvents(this.#opts.session.poll(), () => this.#malformed++)) this.#tracker.push(event);
+    } catch (err) {
+      this.#opts.logger.error({ err }, 'cannot read socket events');
+    }
+  }
+
+  /** Reads what the kernel holds, ends the spans of quiet connections and sends what is finished. */
+  flush(): void {
+    this.#poll();
+    this.#tracker.flush(process.hrtime.bigint());
+    this.#send();
+    this.#opts.metrics?.observeSpans(this.#opts.session.stats(), this.#tracker.stats, this.#malformed);
+  }
+
+  #send(): void {
+    if (this.#batch.length === 0) return;
+    const spans = this.#batch;
+    this.#batch = [];
+    this.#opts.pusher.enqueueSpans(gzipSync(pack({ spans })), spans.length);
+  }
+
+  stats(): { kernel: ReturnType<NativeSpanSession['stats']>; tracker: SpanTracker['stats'] } {
+    return { kernel: this.#opts.session.stats(), tracker: this.#tracker.stats };
+  }
+
+  /** Sends every span still open as it stands (the agent is stopping), then stops capture. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#poll();
+    // Far in the future: every connection counts as quiet, so every span in flight ends now.
+    this.#tracker.flush(process.hrtime.bigint() + 3600n * 1_000_000_000n);
+    this.#send();
+    this.#opts.session.close();
+  }
+}
