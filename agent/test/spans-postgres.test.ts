@@ -129,3 +129,22 @@ test('garbage on a PostgreSQL connection is counted and does not stop later quer
   assert.equal(spans.length, 2);
   assert.equal(t.stats.unparsed, 1);
 });
+
+test('a response cut by the capture before its ReadyForQuery still ends when the next request is answered', () => {
+  // The handshake's ReadyForQuery lies past the captured prefix (the server sent more than the kernel copied).
+  const { tracker: t, spans } = tracker();
+  const c = new Connection(t, 'client', 5432);
+  const cutHandshake = handshake.subarray(0, handshake.length - 6);
+  c.write(pgStartup('app')).read(cutHandshake, { bytes: handshake.length + 150 });
+  c.write(pg('Q', 'SELECT 1'));
+  c.read(rows);
+  c.write(pg('Q', 'SELECT 2'));
+  c.read(rows);
+  assert.deepEqual(
+    spans.map((s) => [s.name, s.durationNs]),
+    [
+      ['SELECT ?', 1_000_000],
+      ['SELECT ?', 1_000_000],
+    ],
+  );
+});

@@ -64,6 +64,10 @@ export class PostgresParser implements ProtocolParser {
   #sawFrontend = false;
   #awaitingSslAnswer = false;
   #inResponse = false;
+  /** Requests (and startups) written and not yet answered. */
+  #unanswered = 0;
+  /** The last server write was longer than its capture: a ReadyForQuery may have hidden past it. */
+  #lastServerCut = false;
   #frontend = new Framer<Frame>((buf, streamBytes) => {
     if (!this.#sawFrontend && isStartupPacket(buf)) return { length: int32BE(buf, 0), frame: { kind: 'startup', code: int32BE(buf, 4) } };
     return readTyped(buf, streamBytes, 'frontend');
@@ -92,6 +96,7 @@ export class PostgresParser implements ProtocolParser {
       const request = this.#message(frame.type, frame.body, first);
       if (request) out.push(request);
     }
+    this.#unanswered += out.length;
     return out;
   }
 
@@ -138,6 +143,10 @@ export class PostgresParser implements ProtocolParser {
 
   fromServer(event: SocketEvent): ResponseMark[] {
     const out: ResponseMark[] = [];
+    // The backend writes a response's last bytes, ReadyForQuery, with the rest of it. Past a cut
+    // capture that ReadyForQuery is unseen: when a request is waiting, the next write answers it.
+    if (this.#inResponse && this.#lastServerCut && this.#unanswered > 0) this.#inResponse = false;
+    this.#lastServerCut = event.bytes > event.payload.length;
     for (const { frame } of this.#backend.push(event)) {
       if (frame.kind === 'ssl-answer') {
         this.#awaitingSslAnswer = false;
@@ -149,6 +158,7 @@ export class PostgresParser implements ProtocolParser {
       const begins = !this.#inResponse;
       // Asynchronous messages between responses: notices, notifications, parameter changes.
       if (begins && (frame.type === 'N' || frame.type === 'A' || frame.type === 'S')) continue;
+      if (begins) this.#unanswered = Math.max(0, this.#unanswered - 1);
       this.#inResponse = frame.type !== 'Z';
       const mark: ResponseMark = { begins, ends: frame.type === 'Z' };
       if (frame.type === 'E') {

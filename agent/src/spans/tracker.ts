@@ -255,8 +255,9 @@ export class SpanTracker {
   }
 
   #response(conn: Connection, tsNs: bigint, marks: ResponseMark[]): void {
-    // Bytes before the first mark continue the response in progress.
-    if (conn.answering) conn.answering.endNs = tsNs;
+    // Bytes before the first mark continue the response in progress; a write that begins the next
+    // response does not extend the previous one, which ended at its own last bytes.
+    if (conn.answering && marks[0]?.begins !== true) conn.answering.endNs = tsNs;
     for (const mark of marks) {
       if (mark.begins) {
         if (conn.answering) this.#finish(conn.answering, conn);
