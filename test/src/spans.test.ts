@@ -10,6 +10,7 @@ import { Agent, request } from 'node:http';
 import type { FlamegraphResponse, Span, TraceResponse, TracesResponse } from '@kiln/api/http';
 import { freePort, runKiln, startServer, waitForOk, type KilnProcess, type KilnServer } from './lib/kiln.js';
 import { buildWorkloads, startWorkload, workloadsDir, type Workload } from './lib/workloads.js';
+import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 
@@ -310,5 +311,64 @@ test(
         .join('\n')}`,
     );
     assert.equal(agent.proc.exitCode, null, 'the agent is still running');
+  },
+);
+
+test(
+  'browser, with spans the agent captured: the slowest /slow span opens a flame graph with the burn function; compare slow with typical on /checkout puts its slow path on top',
+  { timeout: TIMEOUT },
+  async () => {
+    const { port } = await startHttpWorkload('http_server', { OTEL_SERVICE_NAME: 'e2e-ui' });
+    const httpAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 4; i++) await timedGet(port, '/slow', httpAgent);
+    for (let i = 0; i < 10; i++) await timedGet(port, '/fast', httpAgent);
+    // Every 10th checkout takes its slow path: 6 of 60, so the spans above the route's p95 are all slow ones.
+    for (let i = 0; i < 60; i++) await timedGet(port, '/checkout', httpAgent);
+    httpAgent.destroy();
+    await waitForSpans(
+      { query: '{service="e2e-ui"}', name: 'GET /checkout' },
+      (s) => s.length === 60 && s.slice(0, 3).every((x) => x.cpuSamples > 0),
+    );
+    await waitForSpans({ query: '{service="e2e-ui"}', name: 'GET /slow' }, (s) => s.length === 4 && s.every((x) => x.cpuSamples > 0));
+
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const { problems } = watchPage(page);
+      await page.goto(`${server.url}/traces?query=${encodeURIComponent('{service="e2e-ui"}')}&from=now-15m`);
+      const rows = page.locator('[data-testid=span-row]');
+      await rows.first().waitFor({ timeout: 30_000 });
+      assert.equal(await rows.first().getAttribute('data-name'), 'GET /slow', 'the slowest span first');
+      await rows.first().locator('[data-testid=span-link]').click();
+      await page.waitForURL(/\/traces\/trace\?/);
+      await page.locator('[data-testid=span-flamegraph] [data-testid=flamegraph]').first().waitFor({ timeout: 30_000 });
+      // The function table under the graph: the stacks are deep (Node's event loop, then the route).
+      await page.locator('[data-testid=function-row][data-name*="kilnSlowBurn"]').first().waitFor({ timeout: 30_000 });
+      assert.equal(
+        await page.locator('[data-testid=function-row][data-name*="kilnFastWork"]').count(),
+        0,
+        'nothing of /fast in the /slow span',
+      );
+      await page.screenshot({ path: artifactPath('spans-agent-slow-span.png'), fullPage: true });
+
+      await page.goto(
+        `${server.url}/traces?query=${encodeURIComponent('{service="e2e-ui"}')}&from=now-15m&name=${encodeURIComponent('GET /checkout')}`,
+      );
+      const checkout = page.locator('[data-testid=span-row][data-name="GET /checkout"]').first();
+      await checkout.waitFor({ timeout: 30_000 });
+      await checkout.locator('[data-testid=compare-slow]').click();
+      await page.waitForURL(/\/traces\/compare\?/);
+      const top = page.locator('[data-testid=regressions] [data-testid=diff-row]').first();
+      await top.waitFor({ timeout: 30_000 });
+      assert.match((await top.getAttribute('data-name')) ?? '', /kilnCheckoutSlowPath/, 'the slow path is the top regression');
+      await page.screenshot({ path: artifactPath('spans-agent-compare.png'), fullPage: true });
+      assert.deepEqual(
+        problems.filter((p) => !p.includes('net::ERR_ABORTED')),
+        [],
+        'the page reported errors',
+      );
+    } finally {
+      await browser.close();
+    }
   },
 );
