@@ -90,13 +90,19 @@ struct {
 
 /* An event is built here and copied to the ring at its real length: reserving room for the
  * largest payload in the ring would use four times the ring at the default capture size. The
- * payload room is twice the largest capture: the verifier is shown a length bound by a mask
- * (see copy_payload), and a power-of-2 mask covering SPAN_PAYLOAD_MAX reaches twice it. */
+ * payload is copied in pieces (one per iovec) at an offset and with a length the verifier is shown
+ * bounded by a mask each (see copy_piece); a power-of-2 mask covering SPAN_PAYLOAD_MAX reaches
+ * twice it, and offset plus length twice that. */
 #define PAYLOAD_MASK (2 * SPAN_PAYLOAD_MAX - 1)
 struct event_buf {
 	struct socket_event e;
-	__u8 payload[PAYLOAD_MASK + 1];
+	__u8 payload[2 * (PAYLOAD_MASK + 1)];
 };
+
+/* The iovecs a vector call's payload is read from. A client writes a request as several small
+ * iovecs (node's pg: Parse, Bind, Describe, Execute, Sync in one writev), so the first alone
+ * often misses its end; past 8 the payload is full or the iovecs are too small to matter. */
+#define PAYLOAD_IOVECS 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -227,32 +233,45 @@ static __always_inline __u64 bounded(__u64 n)
 	return n;
 }
 
-/* The first `n` bytes of what the syscall moved: its buffer, or its first iovec's. */
+/* Copies `len` bytes from user memory at `src` to `dst + off` (off + len at most SPAN_PAYLOAD_MAX). */
+static __always_inline bool copy_piece(__u8 *dst, __u32 off, __u64 src, __u32 len)
+{
+	if (bpf_probe_read_user(dst + bounded(off), bounded(len), (void *)src)) {
+		stat_inc(SPAN_STAT_PAYLOAD_ERR);
+		return false;
+	}
+	return true;
+}
+
+/* The first bytes of what the syscall moved, up to the capture size: its buffer, or its iovecs'
+ * in order. Returns how many were copied, a prefix of the data even when a piece fails. */
 static __always_inline __u32 copy_payload(__u8 *dst, const struct pending *p, __u32 moved)
 {
-	__u64 src = p->buf;
 	__u32 n = moved < payload_bytes ? moved : payload_bytes;
-	__u64 len;
+	__u32 off = 0;
 
-	if (p->vector) {
-		struct iovec iov = {};
-
-		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)src))
-			return 0;
-		src = (__u64)iov.iov_base;
-		if (iov.iov_len < n)
-			n = iov.iov_len;
-	}
 	if (n > SPAN_PAYLOAD_MAX)
 		n = SPAN_PAYLOAD_MAX;
 	if (n == 0)
 		return 0;
-	len = bounded(n);
-	if (bpf_probe_read_user(dst, len, (void *)src)) {
-		stat_inc(SPAN_STAT_PAYLOAD_ERR);
-		return 0;
+	if (!p->vector)
+		return copy_piece(dst, 0, p->buf, n) ? n : 0;
+	/* The iovecs fill in order and n is at most what moved, so every iovec read while off < n is
+	 * within the call's iovec count, which is therefore not needed. */
+	for (__u32 i = 0; i < PAYLOAD_IOVECS && off < n; i++) {
+		struct iovec iov = {};
+		__u32 len;
+
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(p->buf + i * sizeof(iov)))) {
+			stat_inc(SPAN_STAT_PAYLOAD_ERR);
+			break;
+		}
+		len = iov.iov_len < n - off ? iov.iov_len : n - off;
+		if (len && !copy_piece(dst, off, (__u64)iov.iov_base, len))
+			break;
+		off += len;
 	}
-	return n;
+	return off;
 }
 
 static __always_inline void emit(struct conn *c, const struct pending *p, __u64 id, __u8 kind, __u8 flags, __u32 moved)
