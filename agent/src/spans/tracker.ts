@@ -65,6 +65,8 @@ interface Pending {
   httpStatus: number | undefined;
   error: { code: string; message: string } | undefined;
   attributes: Record<string, string>;
+  /** The process's labels, taken when the request is seen: a process can exit before its span ends. */
+  labels: Record<string, string>;
 }
 
 interface Connection {
@@ -246,6 +248,7 @@ export class SpanTracker {
       httpStatus: undefined,
       error: undefined,
       attributes: {},
+      labels: this.options.labelsOf(request.first.pid),
     };
   }
 
@@ -345,7 +348,7 @@ export class SpanTracker {
       durationNs: Math.max(0, Number(pending.endNs - request.first.tsNs)),
       status,
       statusMessage,
-      labels: this.options.labelsOf(request.first.pid),
+      labels: pending.labels,
       attributes,
     });
   }
