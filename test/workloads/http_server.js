@@ -7,6 +7,7 @@
 //   /checkout   every 10th request ~80 ms in kilnCheckoutSlowPath, the others ~8 ms in
 //               kilnCheckoutTypicalPath: a route whose slow requests take another code path
 //   /status/N   answers status N
+//   /hello      answers at once, no work: what span capture costs per request shows best on it
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, the OpenTelemetry Node SDK exports one span per request
 // (parented by the request's traceparent) to that endpoint over OTLP/HTTP protobuf.
 import { createServer } from 'node:http';
@@ -50,6 +51,8 @@ function route(path, res) {
   else if (path === '/checkout') {
     if (checkouts++ % 10 === 0) kilnCheckoutSlowPath(80);
     else kilnCheckoutTypicalPath(8);
+  } else if (path === '/hello') {
+    // no work
   } else if (path.startsWith('/status/')) {
     res.statusCode = Number(path.slice('/status/'.length)) || 500;
   } else res.statusCode = 404;
