@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { cgroup2Mount } from './cgroups.js';
 import { runDoctor } from './doctor.js';
 import type { AgentMetrics } from './metrics.js';
 import { native, type NativeSpanSession } from './native.js';
@@ -28,7 +29,7 @@ export interface AgentOptions {
   spans: boolean;
   /** Span capture follows only these processes (default: `pids`, and with neither every process). */
   spanPids: number[];
-  /** …and only processes in these cgroups (paths, absolute or under /sys/fs/cgroup). */
+  /** …and only processes in these cgroup v2 directories (absolute, or relative to the v2 mount). */
   spanCgroups: string[];
   /** Payload bytes copied per socket read or write for the protocol parsers (at most 1024). */
   spanPayloadBytes: number;
@@ -193,9 +194,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   return { done, stop };
 }
 
-/** The kernel's id of a cgroup (v2): the inode number of its directory. */
+/** The kernel's id of a cgroup (v2): the inode number of its directory; a relative path is under the v2 mount. */
 function cgroupId(path: string): bigint {
-  const dir = path.startsWith('/') ? path : `/sys/fs/cgroup/${path}`;
+  let dir = path;
+  if (!path.startsWith('/')) {
+    const mount = cgroup2Mount();
+    if (mount === undefined) throw new AgentStartError(`--spans-cgroup ${path}: no cgroup v2 hierarchy is mounted on this host`);
+    dir = `${mount}/${path}`;
+  }
   try {
     return statSync(dir, { bigint: true }).ino;
   } catch (err) {

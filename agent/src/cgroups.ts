@@ -16,3 +16,12 @@ export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', '
   const v2 = fstypes.includes('cgroup2');
   return v2 && !v1 ? { version: 2, hybrid: false } : { version: 1, hybrid: v2 };
 }
+
+/** Where the unified (v2) hierarchy is mounted, if it is: the kernel's cgroup id of a process is its v2 directory's inode. */
+export function cgroup2Mount(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.split(' ')[0] === 'cgroup2') return pre?.split(' ')[4];
+  }
+  return undefined;
+}

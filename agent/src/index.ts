@@ -6,3 +6,4 @@ export { PprofBuilder } from './pprof-builder.js';
 export { native, type NativeSpanSession, type SpanHooks, type SpanSessionOptions, type SpanSessionStats } from './native.js';
 export { decodeSocketEvents } from './spans/decode-events.js';
 export type { SocketEvent } from './spans/socket-event.js';
+export { cgroup2Mount } from './cgroups.js';

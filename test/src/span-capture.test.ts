@@ -1,11 +1,13 @@
 // Span capture (bpf/spans.bpf.c) against real sockets: a child Node process serves and calls over
 // TCP, and the kernel's socket events and thread stamps are checked against what it did.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { CpuSampler, decodeSocketEvents, native, type NativeSpanSession, type SocketEvent } from '@kiln/agent';
+import { cgroup2Mount, CpuSampler, decodeSocketEvents, native, type NativeSpanSession, type SocketEvent } from '@kiln/agent';
 import { tempDir } from './lib/kiln.js';
 
 /**
@@ -400,5 +402,45 @@ test("CPU samples a thread takes while serving a request carry the request's spa
     sampler?.close();
     session?.close();
     child.proc.stdin.end();
+  }
+});
+
+test('the cgroup filter: only processes in the selected cgroup v2 are followed', async () => {
+  // This host may have only cgroup v1 mounted: the unified hierarchy (no controllers) can always be mounted beside it.
+  const dir = tempDir();
+  let root = cgroup2Mount();
+  let mounted = false;
+  if (root === undefined) {
+    root = `${dir}/cgroup2`;
+    mkdirSync(root);
+    execFileSync('mount', ['-t', 'cgroup2', 'none', root]);
+    mounted = true;
+  }
+  const group = `${root}/kiln-span-test-${process.pid}`;
+  mkdirSync(group);
+  const followed = startChild(traffic, ['127.0.0.1', `${dir}/in.sock`]);
+  const other = startChild(traffic, ['127.0.0.1', `${dir}/out.sock`]);
+  let session: NativeSpanSession | undefined;
+  try {
+    writeFileSync(`${group}/cgroup.procs`, String(followed.proc.pid));
+    session = new (native().SpanSession)({ cgroupIds: [statSync(group, { bigint: true }).ino] });
+    const { events, poll } = collector(session);
+    followed.proc.stdin.write('go\n');
+    other.proc.stdin.write('go\n');
+    await followed.next();
+    await other.next();
+    await waitFor(
+      'the followed child’s connections closed',
+      () => (poll(), events.filter((e) => e.kind === 'close').length >= 4 ? true : undefined),
+    );
+    poll();
+    assert.deepEqual([...new Set(events.map((e) => e.pid))], [followed.proc.pid], 'only the process in the cgroup');
+  } finally {
+    session?.close();
+    followed.proc.stdin.end();
+    other.proc.stdin.end();
+    for (const c of [followed, other]) if (c.proc.exitCode === null && c.proc.signalCode === null) await once(c.proc, 'exit');
+    rmdirSync(group);
+    if (mounted) execFileSync('umount', [root]);
   }
 });

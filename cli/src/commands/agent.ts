@@ -24,7 +24,7 @@ export const agentFlags: FlagSpecs = {
   'spans-cgroup': {
     type: 'list',
     value: 'PATH',
-    help: 'capture spans only of processes in this cgroup v2 (repeatable; absolute or under /sys/fs/cgroup)',
+    help: 'capture spans only of processes in this cgroup v2 directory (repeatable; absolute, or relative to the v2 mount)',
   },
   'span-payload': {
     type: 'size',
