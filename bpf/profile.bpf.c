@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "maps.bpf.h"
 #include "profile.h"
 #include "spans.h"
 
@@ -62,20 +63,10 @@ struct {
 } events SEC(".maps");
 
 /* Written by span capture (spans.bpf.c), whose map replaces this one by fd before load; without
- * span capture it stays empty and costs a sample one lookup. Declared exactly as there. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SPAN_THREADS_MAX);
-	__type(key, __u32);
-	__type(value, struct thread_span);
-} thread_spans SEC(".maps");
+ * span capture it stays empty and costs a sample one lookup. */
+THREAD_SPANS_MAP;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
+DEFINE_STATS(STAT_MAX)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -83,13 +74,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct stack);
 } scratch SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-	if (v)
-		(*v)++; /* per-CPU: no atomics needed */
-}
 
 static __always_inline bool wanted(__u32 tgid)
 {

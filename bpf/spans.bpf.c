@@ -6,6 +6,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
 #include "spans.h"
 
 /* vmlinux.h carries no errno or libc values. */
@@ -46,12 +47,7 @@ struct {
 	__type(value, struct conn);
 } conns SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SPAN_THREADS_MAX);
-	__type(key, __u32);
-	__type(value, struct thread_span);
-} thread_spans SEC(".maps");
+THREAD_SPANS_MAP;
 
 enum syscall_kind {
 	SYS_READ = 1,
@@ -81,12 +77,7 @@ struct {
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SPAN_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
+DEFINE_STATS(SPAN_STAT_MAX)
 
 /* An event is built here and copied to the ring at its real length: reserving room for the
  * largest payload in the ring would use four times the ring at the default capture size. The
@@ -110,13 +101,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct event_buf);
 } scratch SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-	if (v)
-		(*v)++; /* per-CPU: no atomics needed */
-}
 
 /* Cheapest first: a constant, then one hash lookup each. */
 static __always_inline bool wanted(__u32 tgid)
