@@ -14,9 +14,11 @@
 #include <cstring>
 #include <string>
 
+#include "array_buffer.h"
 #include "libbpf_log.h"
 #include "cpu_clock.h"
 #include "online_cpus.h"
+#include "percpu_stats.h"
 #include "profile.h"  // bpf/profile.h: structs shared with profile.bpf.c
 #include "profile.skel.h"
 #include "span_session.h"
@@ -191,15 +193,6 @@ void drain_map(bpf_map* map, std::vector<unsigned char>& out, std::vector<unsign
   }
 }
 
-Napi::ArrayBuffer to_array_buffer(Napi::Env env, std::vector<unsigned char>&& bytes) {
-  auto* owned = new std::vector<unsigned char>(std::move(bytes));
-  if (owned->empty()) {
-    delete owned;
-    return Napi::ArrayBuffer::New(env, 0);
-  }
-  return Napi::ArrayBuffer::New(env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<unsigned char>* v) { delete v; }, owned);
-}
-
 }  // namespace
 
 Napi::Function BpfSession::Define(Napi::Env env) {
@@ -311,8 +304,7 @@ void BpfSession::stop_sampling() {
 
 void BpfSession::destroy() {
   stop_sampling();
-  watch_.reset();
-  on_events_.Reset();
+  watch_.stop();
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
   if (skel_) profile_bpf__destroy(skel_);
@@ -360,45 +352,16 @@ Napi::Value BpfSession::PollEvents(const Napi::CallbackInfo& info) {
 // watchEvents(callback, delayMs): calls `callback` delayMs after process events arrive (it is
 // expected to call pollEvents()), at most once per delayMs; nothing runs while none arrive.
 Napi::Value BpfSession::WatchEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!skel_ || !ring_) throw Napi::Error::New(env, "BpfSession is closed");
-  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "watchEvents(callback, delayMs)");
-  const double delay = info[1].As<Napi::Number>().DoubleValue();
-  if (!(delay >= 0 && delay <= 60000)) throw Napi::RangeError::New(env, "watchEvents: delayMs must be in [0, 60000]");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "watchEvents: no event loop");
-  watch_.reset();
-  on_events_ = Napi::Persistent(info[0].As<Napi::Function>());
-  try {
-    watch_ = std::make_unique<EventWatch>(loop, ring_buffer__epoll_fd(ring_), static_cast<uint64_t>(delay), [this]() {
-      Napi::Env env = Env();
-      Napi::HandleScope scope(env);
-      try {
-        on_events_.MakeCallback(Value(), {});
-      } catch (const Napi::Error& e) {
-        napi_fatal_exception(env, e.Value());
-      }
-    });
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
-  return env.Undefined();
+  if (!skel_ || !ring_) throw Napi::Error::New(info.Env(), "BpfSession is closed");
+  watch_.start(info, "watchEvents", ring_buffer__epoll_fd(ring_));
+  return info.Env().Undefined();
 }
 
 Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!skel_) throw Napi::Error::New(env, "BpfSession is closed");
-  const int ncpus = libbpf_num_possible_cpus();
-  static const char* names[STAT_MAX] = {"samples", "countsFull", "stacksFull", "userStackErrors", "kernelStackErrors", "eventsLost"};
-  Napi::Object out = Napi::Object::New(env);
-  std::vector<__u64> per_cpu(ncpus > 0 ? ncpus : 1);
-  for (__u32 i = 0; i < STAT_MAX; i++) {
-    __u64 sum = 0;
-    if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof i, per_cpu.data(), per_cpu.size() * sizeof(__u64), 0) == 0) {
-      for (__u64 v : per_cpu) sum += v;
-    }
-    out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
-  }
+  static const char* const names[STAT_MAX] = {"samples", "countsFull", "stacksFull", "userStackErrors", "kernelStackErrors", "eventsLost"};
+  Napi::Object out = sum_percpu_stats(env, skel_->maps.stats, names, STAT_MAX);
   out.Set("cpusAttached", Napi::Number::New(env, sampling_ ? static_cast<unsigned>(cpu_events_.size()) : cpus_at_stop_));
   out.Set("cpusFailed", Napi::Number::New(env, cpus_failed_));
   out.Set("cpusLost", Napi::Number::New(env, cpus_lost_));

@@ -56,8 +56,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   ring_buffer* ring_ = nullptr;
   std::vector<unsigned char> events_;
   // Calls the JS callback of watchEvents() when process events wait in the ring.
-  std::unique_ptr<EventWatch> watch_;
-  Napi::FunctionReference on_events_;
+  JsEventWatch watch_;
   std::vector<unsigned char> scratch_keys_, scratch_values_;
   // CPUs that had a sampler when sampling stopped, for the final stats.
   unsigned cpus_at_stop_ = 0;

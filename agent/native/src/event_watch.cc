@@ -43,4 +43,36 @@ void EventWatch::on_delay_over(uv_timer_t* handle) {
   on_ready();
 }
 
+void JsEventWatch::start(const Napi::CallbackInfo& info, const char* method, int fd) {
+  Napi::Env env = info.Env();
+  const std::string name(method);
+  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsNumber()) throw Napi::TypeError::New(env, name + "(callback, delayMs)");
+  const double delay = info[1].As<Napi::Number>().DoubleValue();
+  if (!(delay >= 0 && delay <= 60000)) throw Napi::RangeError::New(env, name + ": delayMs must be in [0, 60000]");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, name + ": no event loop");
+  stop();
+  callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+  receiver_ = Napi::Weak(info.This().As<Napi::Object>());
+  try {
+    watch_ = std::make_unique<EventWatch>(loop, fd, static_cast<uint64_t>(delay), [this]() {
+      Napi::Env env = callback_.Env();
+      Napi::HandleScope scope(env);
+      try {
+        callback_.MakeCallback(receiver_.Value(), {});
+      } catch (const Napi::Error& e) {
+        napi_fatal_exception(env, e.Value());
+      }
+    });
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
+void JsEventWatch::stop() {
+  watch_.reset();
+  callback_.Reset();
+  receiver_.Reset();
+}
+
 }  // namespace kiln

@@ -1,7 +1,9 @@
 #pragma once
+#include <napi.h>
 #include <uv.h>
 
 #include <functional>
+#include <memory>
 
 namespace kiln {
 
@@ -25,6 +27,22 @@ class EventWatch {
   uv_timer_t* timer_;
   uint64_t delay_ms_;
   std::function<void()> on_ready_;
+};
+
+// The JS side of an EventWatch: a session's watch(callback, delayMs) method, which calls
+// `callback` (with the session as `this`) after events arrive on `fd`. A session holds one and
+// stops it before the fd goes away; a new start replaces the callback.
+class JsEventWatch {
+ public:
+  // Parses (callback, delayMs) from `info`; bad arguments throw a JS error naming `method`.
+  void start(const Napi::CallbackInfo& info, const char* method, int fd);
+  void stop();
+
+ private:
+  Napi::FunctionReference callback_;
+  // Weak: the session object owns this watch, not the other way round.
+  Napi::ObjectReference receiver_;
+  std::unique_ptr<EventWatch> watch_;
 };
 
 }  // namespace kiln

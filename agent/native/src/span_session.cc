@@ -8,7 +8,9 @@
 #include <cstring>
 #include <string>
 
+#include "array_buffer.h"
 #include "libbpf_log.h"
+#include "percpu_stats.h"
 #include "spans.h"  // bpf/spans.h: structs shared with spans.bpf.c
 #include "spans.skel.h"
 
@@ -40,29 +42,24 @@ SpanCaptureOptions parse_options(const Napi::CallbackInfo& info) {
   unsigned exclude = opts.exclude_pid;
   uint_field("excludePid", exclude, 0, 1u << 22);
   opts.exclude_pid = exclude;
-  Napi::Value pids = o.Get("pids");
-  if (!pids.IsUndefined()) {
-    if (!pids.IsArray()) throw Napi::TypeError::New(env, "SpanSession: pids must be an array");
-    Napi::Array a = pids.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value p = a.Get(i);
-      if (!p.IsNumber() || p.As<Napi::Number>().Int64Value() <= 0) throw Napi::TypeError::New(env, "SpanSession: pids must be positive integers");
-      opts.pids.push_back(p.As<Napi::Number>().Uint32Value());
-    }
-  }
-  Napi::Value cgroups = o.Get("cgroupIds");
-  if (!cgroups.IsUndefined()) {
-    if (!cgroups.IsArray()) throw Napi::TypeError::New(env, "SpanSession: cgroupIds must be an array");
-    Napi::Array a = cgroups.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value c = a.Get(i);
-      bool lossless = false;
-      if (!c.IsBigInt()) throw Napi::TypeError::New(env, "SpanSession: cgroupIds must be bigints");
-      uint64_t id = c.As<Napi::BigInt>().Uint64Value(&lossless);
-      if (!lossless || id == 0) throw Napi::RangeError::New(env, "SpanSession: cgroupIds must be nonzero 64-bit ids");
-      opts.cgroup_ids.push_back(id);
-    }
-  }
+  auto array_field = [&](const char* name, auto each) {
+    Napi::Value v = o.Get(name);
+    if (v.IsUndefined()) return;
+    if (!v.IsArray()) throw Napi::TypeError::New(env, std::string("SpanSession: ") + name + " must be an array");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) each(a.Get(i));
+  };
+  array_field("pids", [&](Napi::Value p) {
+    if (!p.IsNumber() || p.As<Napi::Number>().Int64Value() <= 0) throw Napi::TypeError::New(env, "SpanSession: pids must be positive integers");
+    opts.pids.push_back(p.As<Napi::Number>().Uint32Value());
+  });
+  array_field("cgroupIds", [&](Napi::Value c) {
+    bool lossless = false;
+    if (!c.IsBigInt()) throw Napi::TypeError::New(env, "SpanSession: cgroupIds must be bigints");
+    uint64_t id = c.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless || id == 0) throw Napi::RangeError::New(env, "SpanSession: cgroupIds must be nonzero 64-bit ids");
+    opts.cgroup_ids.push_back(id);
+  });
   return opts;
 }
 
@@ -74,15 +71,6 @@ int on_event(void* ctx, void* data, size_t size) {
   auto* bytes = static_cast<unsigned char*>(data);
   out->insert(out->end(), bytes, bytes + size);
   return 0;
-}
-
-Napi::ArrayBuffer to_array_buffer(Napi::Env env, std::vector<unsigned char>&& bytes) {
-  auto* owned = new std::vector<unsigned char>(std::move(bytes));
-  if (owned->empty()) {
-    delete owned;
-    return Napi::ArrayBuffer::New(env, 0);
-  }
-  return Napi::ArrayBuffer::New(env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<unsigned char>* v) { delete v; }, owned);
 }
 
 Napi::Array strings(Napi::Env env, const std::vector<std::string>& list) {
@@ -136,8 +124,7 @@ SpanSession::SpanSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Span
 SpanSession::~SpanSession() { destroy(); }
 
 void SpanSession::destroy() {
-  watch_.reset();
-  on_events_.Reset();
+  watch_.stop();
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
   capture_.reset();
@@ -157,46 +144,16 @@ Napi::Value SpanSession::Poll(const Napi::CallbackInfo& info) {
 // watch(callback, delayMs): calls `callback` delayMs after socket events arrive (it is expected to
 // call poll()), at most once per delayMs; nothing runs while none arrive.
 Napi::Value SpanSession::Watch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!ring_) throw Napi::Error::New(env, "SpanSession is closed");
-  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "watch(callback, delayMs)");
-  const double delay = info[1].As<Napi::Number>().DoubleValue();
-  if (!(delay >= 0 && delay <= 60000)) throw Napi::RangeError::New(env, "watch: delayMs must be in [0, 60000]");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "watch: no event loop");
-  watch_.reset();
-  on_events_ = Napi::Persistent(info[0].As<Napi::Function>());
-  try {
-    watch_ = std::make_unique<EventWatch>(loop, ring_buffer__epoll_fd(ring_), static_cast<uint64_t>(delay), [this]() {
-      Napi::Env env = Env();
-      Napi::HandleScope scope(env);
-      try {
-        on_events_.MakeCallback(Value(), {});
-      } catch (const Napi::Error& e) {
-        napi_fatal_exception(env, e.Value());
-      }
-    });
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
-  return env.Undefined();
+  if (!ring_) throw Napi::Error::New(info.Env(), "SpanSession is closed");
+  watch_.start(info, "watch", ring_buffer__epoll_fd(ring_));
+  return info.Env().Undefined();
 }
 
 Napi::Value SpanSession::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!capture_) throw Napi::Error::New(env, "SpanSession is closed");
-  const int ncpus = libbpf_num_possible_cpus();
-  static const char* names[SPAN_STAT_MAX] = {"events", "eventsLost", "connsFull", "threadsFull", "payloadErrors"};
-  Napi::Object out = Napi::Object::New(env);
-  std::vector<__u64> per_cpu(ncpus > 0 ? ncpus : 1);
-  for (__u32 i = 0; i < SPAN_STAT_MAX; i++) {
-    __u64 sum = 0;
-    if (bpf_map__lookup_elem(capture_->skel()->maps.stats, &i, sizeof i, per_cpu.data(), per_cpu.size() * sizeof(__u64), 0) == 0) {
-      for (__u64 v : per_cpu) sum += v;
-    }
-    out.Set(names[i], Napi::Number::New(env, static_cast<double>(sum)));
-  }
-  return out;
+  static const char* const names[SPAN_STAT_MAX] = {"events", "eventsLost", "connsFull", "threadsFull", "payloadErrors"};
+  return sum_percpu_stats(env, capture_->skel()->maps.stats, names, SPAN_STAT_MAX);
 }
 
 Napi::Value SpanSession::Hooks(const Napi::CallbackInfo& info) {

@@ -37,8 +37,7 @@ class SpanSession : public Napi::ObjectWrap<SpanSession> {
   ring_buffer* ring_ = nullptr;
   // Records of u32 length + `struct socket_event` + payload, filled by Poll.
   std::vector<unsigned char> events_;
-  std::unique_ptr<EventWatch> watch_;
-  Napi::FunctionReference on_events_;
+  JsEventWatch watch_;
   ProbeResult fentry_;
 };
 
