@@ -214,6 +214,8 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     await agent?.kiln.stop();
     await workload?.stop();
+    // --perf-basic-prof's map of the service's JIT code (the agent reads it to name frames).
+    if (workload) rmSync(`/tmp/perf-${workload.pid}.map`, { force: true });
     await server.stop();
   };
   process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
