@@ -1,5 +1,5 @@
 // Uploads as received: the list of a selection's uploads, and one upload as stored.
-import { BinaryBody, ErrorBody, ProfileIdParams, ProfilesQuery, ProfilesResponse } from '@kiln/api/http';
+import { ProfileIdParams, ProfilesQuery, ProfilesResponse } from '@kiln/api/http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { HttpError } from '../http/http-error.js';
 import { isGzip } from '../ingest/body.js';
@@ -7,6 +7,7 @@ import { foldedAsPprof } from '../query/pprof-export.js';
 import { listProfiles, storedUpload } from '../query/profiles.js';
 import { parseSelector } from '../query/selector.js';
 import { parseRange } from '../query/time.js';
+import { downloadSchema, sendDownload } from './download.js';
 import { querySchema, type QueryContext } from './query.js';
 
 export const profileRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
@@ -24,23 +25,17 @@ export const profileRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app
   app.get(
     '/api/v1/profiles/:id/pprof',
     {
-      schema: {
-        summary: 'One uploaded profile as stored (pprof as uploaded; folded uploads converted to gzipped pprof)',
-        tags: ['query'],
-        params: ProfileIdParams,
-        produces: ['application/octet-stream'],
-        response: { 200: BinaryBody, 400: ErrorBody, 404: ErrorBody },
-      },
+      schema: downloadSchema(
+        'One uploaded profile as stored (pprof as uploaded; folded uploads converted to gzipped pprof)',
+        ProfileIdParams,
+      ),
     },
     async (request, reply) => {
       const { id } = request.params;
       const upload = await timed('profile', () => storedUpload(engine, id));
       if (upload === undefined) throw new HttpError(404, `no profile ${id}`);
       const bytes = upload.format === 'folded' ? await foldedAsPprof(upload) : upload.payload;
-      return reply
-        .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename="${id}.pb${isGzip(bytes) ? '.gz' : ''}"`)
-        .send(bytes);
+      return sendDownload(reply, `${id}.pb${isGzip(bytes) ? '.gz' : ''}`, bytes);
     },
   );
 };

@@ -2,7 +2,6 @@
 // and the CPU profile of one span (its stamped samples, through the flame graph engine).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  BinaryBody,
   DEFAULT_MAX_NODES,
   ErrorBody,
   FlamegraphResponse,
@@ -26,6 +25,7 @@ import { spanHeatmap } from '../query/span-heatmap.js';
 import { stampedSelection } from '../query/span-samples.js';
 import { slowestSpans, spanById, traceSpans, type SpanFilter } from '../query/traces.js';
 import { parseRange } from '../query/time.js';
+import { downloadSchema, sendDownload } from './download.js';
 import { querySchema, type QueryContext } from './query.js';
 
 export const spanRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, { engine, timed }) => {
@@ -129,19 +129,11 @@ export const spanRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (app, {
 
   app.get(
     '/api/v1/spans/:id/pprof',
-    {
-      schema: {
-        summary: 'The CPU samples taken while one span ran, as a gzipped pprof profile',
-        tags: ['query'],
-        params: SpanIdParams,
-        produces: ['application/octet-stream'],
-        response: { 200: BinaryBody, 400: ErrorBody, 404: ErrorBody },
-      },
-    },
+    { schema: downloadSchema('The CPU samples taken while one span ran, as a gzipped pprof profile', SpanIdParams) },
     async (request, reply) => {
       const { id } = request.params;
       const bytes = await timed('span_pprof', async () => selectionPprof(engine, await spanSelection(id)));
-      return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="span-${id}.pb.gz"`).send(bytes);
+      return sendDownload(reply, `span-${id}.pb.gz`, bytes);
     },
   );
 };
