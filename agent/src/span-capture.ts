@@ -5,7 +5,7 @@ import type { AgentSpan } from '@kiln/api/http';
 import { pack } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from './metrics.js';
-import type { NativeSpanSession } from './native.js';
+import type { NativeSpanSession, SpanSessionStats } from './native.js';
 import type { Pusher } from './push.js';
 import { decodeSocketEvents } from './spans/decode-events.js';
 import { SpanTracker } from './spans/tracker.js';
@@ -37,6 +37,8 @@ export class SpanCapture {
   #batch: AgentSpan[] = [];
   #malformed = 0;
   readonly #timer: NodeJS.Timeout;
+  /** The kernel's counts as they were at close (the session cannot be asked afterwards). */
+  #finalKernelStats: SpanSessionStats | undefined;
 
   constructor(opts: SpanCaptureOptions) {
     this.#opts = opts;
@@ -75,8 +77,8 @@ export class SpanCapture {
     this.#opts.pusher.enqueueSpans(gzipSync(pack({ spans })), spans.length);
   }
 
-  stats(): { kernel: ReturnType<NativeSpanSession['stats']>; tracker: SpanTracker['stats'] } {
-    return { kernel: this.#opts.session.stats(), tracker: this.#tracker.stats };
+  stats(): { kernel: SpanSessionStats; tracker: SpanTracker['stats'] } {
+    return { kernel: this.#finalKernelStats ?? this.#opts.session.stats(), tracker: this.#tracker.stats };
   }
 
   /** Sends every span still open as it stands (the agent is stopping), then stops capture. */
@@ -86,6 +88,7 @@ export class SpanCapture {
     // Far in the future: every connection counts as quiet, so every span in flight ends now.
     this.#tracker.flush(process.hrtime.bigint() + 3600n * 1_000_000_000n);
     this.#send();
+    this.#finalKernelStats = this.#opts.session.stats();
     this.#opts.session.close();
   }
 }

@@ -376,3 +376,13 @@ test(
     }
   },
 );
+
+test('the agent with span capture stops on SIGTERM, saying what it captured', { timeout: TIMEOUT }, async () => {
+  const code = await agent.stop(30_000);
+  assert.equal(code, 0, agent.output().slice(-3000));
+  const line = agent
+    .output()
+    .split('\n')
+    .find((l) => l.includes('agent stopped'));
+  assert.ok(line?.includes('"spans"'), `the last line counts the spans: ${line}`);
+});
