@@ -4,6 +4,7 @@ import { goto } from '$app/navigation';
 import type { SortKey } from './flamegraph/analysis';
 import type { DiffMode } from './flamegraph/palette';
 import type { Orientation } from './flamegraph/render';
+import { DEFAULT_RANGE, type TimeRange } from './time';
 
 export type FlameViewMode = 'both' | 'graph' | 'table' | 'sandwich';
 
@@ -84,6 +85,11 @@ export function diffPatch(patch: Partial<DiffViewState>): Record<string, string 
   if (patch.mode !== undefined) out['mode'] = patch.mode === 'relative' ? null : patch.mode;
   if (patch.metric !== undefined) out['metric'] = patch.metric === 'self' ? null : patch.metric;
   return out;
+}
+
+/** The URL parameters of a time range; each is left out where it is the default's. */
+export function rangePatch(r: TimeRange): Record<string, string | null> {
+  return { from: r.from === DEFAULT_RANGE.from ? null : r.from, until: r.until === DEFAULT_RANGE.until ? null : r.until };
 }
 
 /** `url` with `patch` applied (null removes a parameter). */
