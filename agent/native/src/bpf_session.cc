@@ -22,6 +22,7 @@
 #include "profile.h"  // bpf/profile.h: structs shared with profile.bpf.c
 #include "profile.skel.h"
 #include "span_session.h"
+#include "uint_option.h"
 
 namespace kiln {
 namespace {
@@ -48,16 +49,7 @@ Options parse_options(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "BpfSession(options): options must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   Options opts;
-  auto uint_field = [&](const char* name, unsigned& out, unsigned lo, unsigned hi) {
-    Napi::Value v = o.Get(name);
-    if (v.IsUndefined()) return;
-    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("BpfSession: ") + name + " must be a number");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (d < lo || d > hi || d != static_cast<unsigned>(d)) {
-      throw Napi::RangeError::New(env, std::string("BpfSession: ") + name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    out = static_cast<unsigned>(d);
-  };
+  auto uint_field = [&](const char* name, unsigned& out, unsigned lo, unsigned hi) { read_uint_option(env, o, "BpfSession", name, out, lo, hi); };
   uint_field("frequency", opts.frequency, 1, 999);
   uint_field("countsEntries", opts.counts_entries, 64, 1u << 22);
   uint_field("stacksEntries", opts.stacks_entries, 64, 1u << 20);

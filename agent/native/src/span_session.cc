@@ -13,6 +13,7 @@
 #include "percpu_stats.h"
 #include "spans.h"  // bpf/spans.h: structs shared with spans.bpf.c
 #include "spans.skel.h"
+#include "uint_option.h"
 
 namespace kiln {
 namespace {
@@ -26,16 +27,7 @@ SpanCaptureOptions parse_options(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   SpanCaptureOptions opts;
   opts.exclude_pid = static_cast<__u32>(getpid());
-  auto uint_field = [&](const char* name, unsigned& out, unsigned lo, unsigned hi) {
-    Napi::Value v = o.Get(name);
-    if (v.IsUndefined()) return;
-    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("SpanSession: ") + name + " must be a number");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (d < lo || d > hi || d != static_cast<unsigned>(d)) {
-      throw Napi::RangeError::New(env, std::string("SpanSession: ") + name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    out = static_cast<unsigned>(d);
-  };
+  auto uint_field = [&](const char* name, unsigned& out, unsigned lo, unsigned hi) { read_uint_option(env, o, "SpanSession", name, out, lo, hi); };
   uint_field("payloadBytes", opts.payload_bytes, 0, SPAN_PAYLOAD_MAX);
   uint_field("ringBytes", opts.ring_bytes, 4096, 1u << 30);
   if (opts.ring_bytes & (opts.ring_bytes - 1)) throw Napi::RangeError::New(env, "SpanSession: ringBytes must be a power of 2");
