@@ -12,6 +12,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { badRequest } from '../http/http-error.js';
 import { diffBody, flamegraphBody } from '../query/engine.js';
 import { selectionPprof } from '../query/pprof-export.js';
+import { sendDownload } from './download.js';
 import { parseRange, type TimeRange } from '../query/time.js';
 import { querySchema, selection, type QueryContext } from './query.js';
 
@@ -64,10 +65,7 @@ export const flamegraphRoutes: FastifyPluginAsyncTypebox<QueryContext> = async (
       const q = request.query;
       const sel = selection(q.query, 'query', parseRange(q.from, q.until));
       const bytes = await timed('pprof', () => selectionPprof(engine, sel));
-      return reply
-        .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename="${sel.selector.profileType}.pb.gz"`)
-        .send(bytes);
+      return sendDownload(reply, `${sel.selector.profileType}.pb.gz`, bytes);
     },
   );
 };
