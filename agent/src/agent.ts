@@ -88,6 +88,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         payloadBytes: opts.spanPayloadBytes,
         pids: opts.spanPids.length > 0 ? opts.spanPids : opts.pids,
         cgroupIds,
+        // Room for seconds of events at thousands of requests per second: a burst, or a pause of the
+        // agent's event loop (a large upload, GC), must not overflow it while the agent catches up.
+        ringBytes: 8 * 1024 * 1024,
       });
       log.info({ hooks: spanSession.hooks() }, 'span capture started');
     } catch (err) {

@@ -1,13 +1,12 @@
 // Span capture in the running agent: socket events from the kernel (native SpanSession) → the
 // tracker that parses and pairs them → gzipped msgpack batches through the pusher.
-import { gzipSync } from 'node:zlib';
 import type { AgentSpan } from '@kiln/api/http';
-import { pack } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from './metrics.js';
 import type { NativeSpanSession, SpanSessionStats } from './native.js';
 import type { Pusher } from './push.js';
 import { decodeSocketEvents } from './spans/decode-events.js';
+import { SpanBatchEncoder } from './spans/encode-batch.js';
 import { SpanTracker } from './spans/tracker.js';
 
 export interface SpanCaptureOptions {
@@ -35,6 +34,7 @@ export class SpanCapture {
   readonly #opts: SpanCaptureOptions;
   readonly #tracker: SpanTracker;
   #batch: AgentSpan[] = [];
+  readonly #encoder = new SpanBatchEncoder();
   #malformed = 0;
   readonly #timer: NodeJS.Timeout;
   /** The kernel's counts as they were at close (the session cannot be asked afterwards). */
@@ -74,7 +74,7 @@ export class SpanCapture {
     if (this.#batch.length === 0) return;
     const spans = this.#batch;
     this.#batch = [];
-    this.#opts.pusher.enqueueSpans(gzipSync(pack({ spans })), spans.length);
+    this.#opts.pusher.enqueueSpans(this.#encoder.encode(spans), spans.length);
   }
 
   stats(): { kernel: SpanSessionStats; tracker: SpanTracker['stats'] } {
