@@ -185,3 +185,25 @@ test('HEAD has no body whatever its Content-Length; 100 Continue is no response;
   );
   assert.equal(t.stats.unparsed, 0);
 });
+
+test('header names match whatever their case and surrounding blanks; a repeated header: the last one counts', () => {
+  const { tracker: t, spans } = tracker();
+  const c = new Connection(t, 'server', 80);
+  c.read(
+    'POST /a HTTP/1.1\r\nX-Host: wrong\r\nHOST: first\r\n host \t: shop.example\r\nTRACEPARENT: 00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01\r\n' +
+      'Content-length: 3\r\n\r\nabc',
+    { spanId: 7n },
+  );
+  c.write('HTTP/1.1 200 OK\r\ntransfer-ENCODING: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+  c.read('GET /b HTTP/1.1\r\nHost: h\r\n\r\n', { spanId: 8n });
+  c.write(ok(''));
+  assert.deepEqual(
+    spans.map((s) => [s.name, s.attributes['server.address'], s.traceId, s.attributes['http.response.status_code']]),
+    [
+      ['POST /a', 'shop.example', '0af7651916cd43dd8448eb211c80319c', '200'],
+      ['GET /b', 'h', spans[1]?.traceId, '200'],
+    ],
+  );
+  // Both responses were framed (Content-Length of the request body, chunked response): nothing was left unparsed.
+  assert.equal(t.stats.unparsed, 0);
+});

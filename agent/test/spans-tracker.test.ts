@@ -97,3 +97,23 @@ test('bounded memory: the least recently active connection and the oldest queued
     ['GET', 'SET'],
   );
 });
+
+test('known traces are bounded: a client call joins the trace of a recent server span, not of one forgotten', () => {
+  const { tracker: t, spans } = tracker({ maxKnownTraces: 2 });
+  const incoming = new Connection(t, 'server', 8080);
+  const traceOf = (i: number): string => `${String(i).repeat(32)}`;
+  for (let i = 1; i <= 3; i++) {
+    incoming.read(`GET /${i} HTTP/1.1\r\nHost: h\r\ntraceparent: 00-${traceOf(i)}-2222222222222222-01\r\n\r\n`, { spanId: BigInt(i) });
+    incoming.write(ok);
+  }
+  const calls = [1n, 2n, 3n].map((parent) => {
+    new Connection(t, 'client', 6379).write(resp('PING'), { spanId: parent }).read('+PONG\r\n');
+    return spans.at(-1)!;
+  });
+  assert.notEqual(calls[0]?.traceId, traceOf(1));
+  assert.equal(calls[0]?.parentSpanId, '0000000000000001');
+  assert.deepEqual(
+    calls.slice(1).map((c) => c.traceId),
+    [traceOf(2), traceOf(3)],
+  );
+});

@@ -22,9 +22,38 @@ export function looksLikeHttp(bytes: Uint8Array): boolean {
 
 interface Head {
   startLine: string;
+  /** The headers read (KEPT_HEADERS), by lowercase name; the last of a repeated one wins. */
   headers: Map<string, string>;
   /** Bytes of the start line and headers (with the blank line); undefined when the capture cut them. */
   length: number | undefined;
+}
+
+/** The headers spans use; the others are skipped by a byte scan, never decoded (decoding every header was most of the parse). */
+const KEPT_HEADERS = ['host', 'traceparent', 'content-length', 'transfer-encoding'].map((name) => ({
+  name,
+  codes: Uint8Array.from(name, (c) => c.charCodeAt(0)),
+}));
+
+/** What String.prototype.trim removes, among latin1 characters. */
+function isTrimmed(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
+}
+
+/** The kept header whose name is buf[start, end) up to case and surrounding whitespace, if any. */
+function keptHeader(buf: Uint8Array, start: number, end: number): string | undefined {
+  while (start < end && isTrimmed(buf[start]!)) start++;
+  while (end > start && isTrimmed(buf[end - 1]!)) end--;
+  outer: for (const { name, codes } of KEPT_HEADERS) {
+    if (codes.length !== end - start) continue;
+    for (let i = 0; i < codes.length; i++) {
+      const b = buf[start + i]!;
+      const c = codes[i]!;
+      // The names are lowercase letters and '-': an uppercase byte matches its lowercase letter.
+      if (b !== c && !(c >= 0x61 && c <= 0x7a && b === c - 0x20)) continue outer;
+    }
+    return name;
+  }
+  return undefined;
 }
 
 function readHead(buf: Uint8Array, streamBytes: number): Head | 'incomplete' | 'not-http' {
@@ -45,9 +74,10 @@ function readHead(buf: Uint8Array, streamBytes: number): Head | 'incomplete' | '
       return { startLine, headers, length: undefined };
     }
     if (end === at) return { startLine, headers, length: end + 2 };
-    const line = ascii(buf, at, end);
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    let colon = at;
+    while (colon < end && buf[colon] !== 0x3a) colon++;
+    const name = colon > at && colon < end ? keptHeader(buf, at, colon) : undefined;
+    if (name !== undefined) headers.set(name, ascii(buf, colon + 1, end).trim());
     at = end + 2;
   }
 }
