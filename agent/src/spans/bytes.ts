@@ -5,7 +5,9 @@ const utf8 = new TextDecoder('utf-8');
 
 /** Index of `\r\n` at or after `from`, -1 when the captured bytes end first. */
 export function indexOfCrlf(buf: Uint8Array, from = 0): number {
-  for (let i = from; i + 1 < buf.length; i++) if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  // The builtin scan, not a loop of our own: the agent's JavaScript runs unoptimized (bin/kiln.js).
+  for (let i = buf.indexOf(13, Math.max(0, from)); i >= 0 && i + 1 < buf.length; i = buf.indexOf(13, i + 1))
+    if (buf[i + 1] === 10) return i;
   return -1;
 }
 

@@ -74,8 +74,7 @@ function readHead(buf: Uint8Array, streamBytes: number): Head | 'incomplete' | '
       return { startLine, headers, length: undefined };
     }
     if (end === at) return { startLine, headers, length: end + 2 };
-    let colon = at;
-    while (colon < end && buf[colon] !== 0x3a) colon++;
+    const colon = buf.indexOf(0x3a, at);
     const name = colon > at && colon < end ? keptHeader(buf, at, colon) : undefined;
     if (name !== undefined) headers.set(name, ascii(buf, colon + 1, end).trim());
     at = end + 2;
