@@ -24,6 +24,7 @@ const without: Record<string, string> = {
   'BPF ring buffer': 'not run: the sampler reports new processes through one',
   tp_btf: 'attach the exec/exit probes to the classic tracepoints (through tracefs; slightly more overhead)',
   'span capture': 'not capture spans (CPU profiles carry no span); the row says what failed',
+  'tracepoint syscalls:sys_enter_write': 'not capture spans: span capture attaches the syscall tracepoints',
 };
 
 /** Facilities probed for a feature that does not use them on any kernel yet. */
@@ -32,7 +33,7 @@ const notUsed: Record<string, string> = {
 };
 
 /** The doctor also probes facilities no Kiln feature uses yet; their rows say so. */
-const unused = 'not use it: no Kiln feature needs it yet (the sampler uses perf events and tracepoints)';
+const unused = 'not use it: no Kiln feature needs it yet';
 
 const essential = ['BTF', 'perf events (cpu-clock)'];
 
