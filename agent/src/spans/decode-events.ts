@@ -65,9 +65,31 @@ function decodeOne(view: DataView, bytes: Uint8Array, o: number, length: number)
     family,
     localPort: view.getUint16(o + 46, true),
     remotePort: view.getUint16(o + 48, true),
-    localAddr: address(bytes.subarray(o + 52, o + 68), family),
-    remoteAddr: address(bytes.subarray(o + 68, o + 84), family),
+    localAddr: cachedAddress(view, bytes, o + 52, family),
+    remoteAddr: cachedAddress(view, bytes, o + 68, family),
   };
+}
+
+/**
+ * Formatted addresses by their raw bytes: a connection's two addresses recur in every one of its
+ * events, and formatting them (IPv6 above all) was a large part of each event's decode, the
+ * agent's JavaScript running unoptimized (bin/kiln.js).
+ */
+const addresses = new Map<string, string>();
+const MAX_CACHED_ADDRESSES = 4096;
+
+function cachedAddress(view: DataView, bytes: Uint8Array, at: number, family: 4 | 6): string {
+  const key =
+    family === 4
+      ? String(view.getUint32(at, true))
+      : `${view.getUint32(at, true)}:${view.getUint32(at + 4, true)}:${view.getUint32(at + 8, true)}:${view.getUint32(at + 12, true)}`;
+  let text = addresses.get(key);
+  if (text === undefined) {
+    if (addresses.size >= MAX_CACHED_ADDRESSES) addresses.clear();
+    text = address(bytes.subarray(at, at + 16), family);
+    addresses.set(key, text);
+  }
+  return text;
 }
 
 /** Dotted quad, or IPv6 in its RFC 5952 form (as Node prints socket addresses). */

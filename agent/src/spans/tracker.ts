@@ -80,7 +80,8 @@ interface Connection {
   answering: Pending | undefined;
   lastKernelSpanId: bigint;
   peerAddress: string;
-  peerPort: number;
+  /** As the span attribute carries it. */
+  peerPort: string;
 }
 
 /**
@@ -193,7 +194,7 @@ export class SpanTracker {
       answering: undefined,
       lastKernelSpanId: 0n,
       peerAddress: event.remoteAddr,
-      peerPort: event.remotePort,
+      peerPort: String(event.remotePort),
     };
     this.#conns.set(event.connId, conn);
     return conn;
@@ -315,14 +316,13 @@ export class SpanTracker {
   #finish(pending: Pending, conn: Connection, closedMessage?: string): void {
     const { request } = pending;
     if (request.silent) return;
-    const attributes: Record<string, string> = {
-      ...request.attributes,
-      ...pending.attributes,
-      'network.peer.address': conn.peerAddress,
-      'network.peer.port': String(conn.peerPort),
-      'process.pid': String(request.first.pid),
-      'thread.id': String(request.first.tid),
-    };
+    // Object.assign, not spreads: the builtin copy is several times cheaper in the unoptimized
+    // code the agent runs (bin/kiln.js), and the keys come out in the same order.
+    const attributes: Record<string, string> = Object.assign({}, request.attributes, pending.attributes);
+    attributes['network.peer.address'] = conn.peerAddress;
+    attributes['network.peer.port'] = conn.peerPort;
+    attributes['process.pid'] = String(request.first.pid);
+    attributes['thread.id'] = String(request.first.tid);
     let status: AgentSpan['status'] = 'unset';
     let statusMessage = '';
     if (pending.httpStatus !== undefined) {
