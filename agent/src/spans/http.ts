@@ -33,6 +33,12 @@ const KEPT_HEADERS = ['host', 'traceparent', 'content-length', 'transfer-encodin
   name,
   codes: Uint8Array.from(name, (c) => c.charCodeAt(0)),
 }));
+/** The kept headers by name length (their lengths differ): most header names are rejected by one lookup. */
+const KEPT_BY_LENGTH: (typeof KEPT_HEADERS)[number][] = [];
+for (const kept of KEPT_HEADERS) {
+  if (KEPT_BY_LENGTH[kept.name.length]) throw new Error(`two kept headers of length ${kept.name.length}`);
+  KEPT_BY_LENGTH[kept.name.length] = kept;
+}
 
 /** What String.prototype.trim removes, among latin1 characters. */
 function isTrimmed(b: number): boolean {
@@ -43,17 +49,16 @@ function isTrimmed(b: number): boolean {
 function keptHeader(buf: Uint8Array, start: number, end: number): string | undefined {
   while (start < end && isTrimmed(buf[start]!)) start++;
   while (end > start && isTrimmed(buf[end - 1]!)) end--;
-  outer: for (const { name, codes } of KEPT_HEADERS) {
-    if (codes.length !== end - start) continue;
-    for (let i = 0; i < codes.length; i++) {
-      const b = buf[start + i]!;
-      const c = codes[i]!;
-      // The names are lowercase letters and '-': an uppercase byte matches its lowercase letter.
-      if (b !== c && !(c >= 0x61 && c <= 0x7a && b === c - 0x20)) continue outer;
-    }
-    return name;
+  const kept = KEPT_BY_LENGTH[end - start];
+  if (kept === undefined) return undefined;
+  const { codes } = kept;
+  for (let i = 0; i < codes.length; i++) {
+    const b = buf[start + i]!;
+    const c = codes[i]!;
+    // The names are lowercase letters and '-': an uppercase byte matches its lowercase letter.
+    if (b !== c && !(c >= 0x61 && c <= 0x7a && b === c - 0x20)) return undefined;
   }
-  return undefined;
+  return kept.name;
 }
 
 function readHead(buf: Uint8Array, streamBytes: number): Head | 'incomplete' | 'not-http' {
