@@ -343,9 +343,19 @@ static __always_inline int enter(__s32 fd, __u64 buf, __u8 op, __u8 vector)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct pending p = { .buf = buf, .fd = fd, .op = op, .vector = vector };
+	struct conn *c;
+	__u64 key;
 
 	if (!wanted(id >> 32))
 		return 0;
+	/* An fd already judged not TCP (a file, a pipe, a unix socket) costs this one lookup, not a
+	 * pending entry written here and looked up and deleted at exit. */
+	if (op == SYS_READ || op == SYS_WRITE) {
+		key = conn_key(id >> 32, fd);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c && !c->tcp)
+			return 0;
+	}
 	bpf_map_update_elem(&pendings, &tid, &p, BPF_ANY);
 	return 0;
 }
