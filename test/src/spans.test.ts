@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'node:http';
-import type { FlamegraphResponse, Span, TraceResponse, TracesResponse } from '@kiln/api/http';
+import type { FlamegraphResponse, Span, SpanCompareResponse, TraceResponse, TracesResponse } from '@kiln/api/http';
 import { freePort, runKiln, startServer, waitForOk, type KilnProcess, type KilnServer } from './lib/kiln.js';
 import { buildWorkloads, startWorkload, workloadsDir, type Workload } from './lib/workloads.js';
 import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
@@ -329,9 +329,17 @@ test(
     // Every 10th checkout takes its slow path: 6 of 60, so the spans above the route's p95 are all slow ones.
     for (let i = 0; i < 60; i++) await timedGet(port, '/checkout', httpAgent);
     httpAgent.destroy();
+    // Both sides of the comparison must have their samples: the six slow ones (slowest first) and most typical ones.
     await waitForSpans(
       { query: '{service="e2e-ui"}', name: 'GET /checkout' },
-      (s) => s.length === 60 && s.slice(0, 3).every((x) => x.cpuSamples > 0),
+      (s) => s.length === 60 && s.slice(0, 6).every((x) => x.cpuSamples > 0) && s.filter((x) => x.cpuSamples > 0).length >= 30,
+    );
+    const compareQuery = new URLSearchParams({ query: '{service="e2e-ui"}', from: 'now-15m', until: 'now+1m', name: 'GET /checkout' });
+    const compared = await getJson<SpanCompareResponse>(`/api/v1/traces/compare?${compareQuery.toString()}`);
+    assert.equal(compared.status, 200, JSON.stringify(compared.body));
+    assert.ok(
+      compared.body.diff.flamebearer.names.some((n) => n.includes('kilnCheckoutSlowPath')),
+      `the slow group holds the slow path: ${JSON.stringify({ slow: compared.body.slow, typical: compared.body.typical })}`,
     );
     await waitForSpans({ query: '{service="e2e-ui"}', name: 'GET /slow' }, (s) => s.length === 4 && s.every((x) => x.cpuSamples > 0));
 
@@ -363,7 +371,10 @@ test(
       await checkout.locator('[data-testid=compare-slow]').click();
       await page.waitForURL(/\/traces\/compare\?/);
       const top = page.locator('[data-testid=regressions] [data-testid=diff-row]').first();
-      await top.waitFor({ timeout: 30_000 });
+      await top.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
+        await page.screenshot({ path: artifactPath('spans-agent-compare-failed.png'), fullPage: true });
+        throw new Error(`no regression row; the page says: ${(await page.locator('main').innerText()).slice(0, 3000)}`, { cause: err });
+      });
       assert.match((await top.getAttribute('data-name')) ?? '', /kilnCheckoutSlowPath/, 'the slow path is the top regression');
       await page.screenshot({ path: artifactPath('spans-agent-compare.png'), fullPage: true });
       assert.deepEqual(
