@@ -66,6 +66,69 @@ export interface NativeSpanSession {
   close(): void;
 }
 
+export interface SignalSessionOptions {
+  /** Waits at least this long become episodes, in ns (default 5 ms: bpf/sched.h SCHED_THRESHOLD_DEFAULT_NS). */
+  thresholdNs?: number;
+  /** Span capture whose thread stamps the scheduler probe reads (its thread_spans map is shared): without it no span has times. */
+  spans?: NativeSpanSession;
+  /** Size of each ring buffer (episodes, retransmit events), a power of 2 (default 256 KiB). */
+  ringBytes?: number;
+}
+
+export interface SignalSessionStats {
+  /** bpf/sched.h enum sched_stat */
+  switches: number;
+  waits: number;
+  episodes: number;
+  episodesLost: number;
+  cgroupsFull: number;
+  spansFull: number;
+  /** bpf/retransmits.h enum retransmit_stat */
+  retransmitHits: number;
+  retransmitsFailed: number;
+  retransmitsNoOwner: number;
+  retransmitConnsFull: number;
+  ownersFull: number;
+  retransmitEventsLost: number;
+}
+
+export interface SignalProbeHooks {
+  /** What each probe attached on this kernel, e.g. `tp_btf/sched_switch`, `raw_tp/tcp_retransmit_skb`, `tracepoint/sock/inet_sock_set_state`. */
+  attached: string[];
+  /** What it could not attach, each with libbpf's reason. */
+  missing: string[];
+}
+
+export interface SignalHooks {
+  sched: SignalProbeHooks;
+  retransmits: SignalProbeHooks;
+  /** How a throttled wait is told from a run-queue one on this kernel: `task_struct.throttled` (6.18+), `cfs_rq.throttle_count`, or `none`. */
+  throttleSource: string;
+}
+
+export interface NativeSignalSession {
+  /** Fixed-size records of `struct sched_episode` (bpf/sched.h) that waited in the ring. */
+  pollEpisodes(): ArrayBuffer;
+  /** Fixed-size records of `struct retransmit_event` (bpf/retransmits.h) that waited in the ring. */
+  pollRetransmits(): ArrayBuffer;
+  /** Calls `callback` `delayMs` after records arrive in either ring, at most once per `delayMs`; it should call both polls. */
+  watch(callback: () => void, delayMs: number): void;
+  /** Every cgroup's waits since the last drain (the map is emptied): records of `struct cgroup_wait_key` + `struct cgroup_wait`. */
+  drainCgroupWaits(): ArrayBuffer;
+  /** Every connection's retransmits since the last drain (emptied): records of `struct tcp_tuple` + `struct retransmit_count`. */
+  drainRetransmits(): ArrayBuffer;
+  /**
+   * The off-CPU times of finished spans (removed from the kernel's map): for span i of `spanIds`,
+   * [runqueue_ns, throttled_ns, blocked_ns, switches] at 4i..4i+3; zeros for a span the kernel has no times for.
+   */
+  takeSpanTimes(spanIds: BigUint64Array): Float64Array;
+  /** The record sizes, so that the TS decoders check them against bpf/*.h. */
+  readonly recordSizes: { episode: number; retransmitEvent: number; cgroupWait: number; connection: number };
+  stats(): SignalSessionStats;
+  hooks(): SignalHooks;
+  close(): void;
+}
+
 export interface RawDrain {
   /** Records of `struct sample_key` + u64 count (bpf/profile.h). */
   samples: ArrayBuffer;
@@ -112,6 +175,8 @@ export interface NativeAddon {
   runDoctor(options?: { startup?: boolean }): Promise<NativeProbeResult[]>;
   BpfSession: new (options: BpfSessionOptions) => NativeBpfSession;
   SpanSession: new (options: SpanSessionOptions) => NativeSpanSession;
+  /** The scheduler and retransmit probes (bpf/sched.bpf.c, bpf/retransmits.bpf.c): throws when neither can load. */
+  SignalSession: new (options: SignalSessionOptions) => NativeSignalSession;
 }
 
 const addonPath = '../native/build/Release/kiln_agent.node';

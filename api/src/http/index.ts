@@ -7,3 +7,4 @@ export * from './ops.js';
 export * from './query.js';
 export * from './traces.js';
 export * from './spans.js';
+export * from './signals.js';

@@ -3,6 +3,7 @@
 import { Type, type Static } from 'typebox';
 import { Selector, Time } from './common.js';
 import { DiffResponse, MaxNodes } from './query.js';
+import { SpanBreakdown } from './signals.js';
 
 const Hex = (bytes: number, description: string) => Type.String({ pattern: `^[0-9a-f]{${2 * bytes}}$`, description });
 
@@ -27,6 +28,8 @@ export const AgentSpan = Type.Object({
   /** The labels the process's profiles carry: service, version, node, namespace, pod, container, … */
   labels: Type.Record(Type.String(), Type.String()),
   attributes: Type.Record(Type.String(), Type.String()),
+  /** Server spans, when the scheduler probe runs: where the span's time went. */
+  breakdown: Type.Optional(SpanBreakdown),
 });
 export type AgentSpan = Static<typeof AgentSpan>;
 

@@ -2,6 +2,7 @@
 // one trace out. Ids are lowercase hex, as in OTLP/JSON and W3C trace context.
 import { Type, type Static } from 'typebox';
 import { Selector, Time } from './common.js';
+import { SpanBreakdown } from './signals.js';
 
 /** The JSON answer of POST /v1/traces (protobuf requests get the same message in protobuf). */
 export const OtlpTraceResponse = Type.Object({
@@ -59,6 +60,8 @@ export const Span = Type.Object({
   ...SpanFields,
   resourceAttributes: Type.Record(Type.String(), Type.String()),
   attributes: Type.Record(Type.String(), Type.String()),
+  /** Spans the agent captured while the scheduler probe ran: on-CPU, run queue, throttled, other off-CPU, retransmits. */
+  breakdown: Type.Optional(SpanBreakdown),
 });
 export type Span = Static<typeof Span>;
 
