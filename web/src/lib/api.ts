@@ -13,6 +13,10 @@ import type {
   SelectionQuery,
   SeriesQuery,
   SeriesResponse,
+  SignalEpisodesQuery,
+  SignalEpisodesResponse,
+  SignalsQuery,
+  SignalsResponse,
   SpanCompareQuery,
   SpanCompareResponse,
   SpanFlamegraphQuery,
@@ -28,7 +32,13 @@ import type {
 export type {
   DiffQuery,
   Series,
+  SignalConnection,
+  SignalEpisode,
+  SignalEpisodesResponse,
+  SignalKind,
+  SignalsResponse,
   Span,
+  SpanBreakdown,
   SpanCompareResponse,
   SpanGroup,
   SpanSummary,
@@ -155,6 +165,13 @@ export const api = {
 
   spanFlamegraph: (id: string, q: SpanFlamegraphQuery = {}, options?: RequestOptions) =>
     getJson<FlamegraphResponse>(withQuery(`/api/v1/spans/${encodeURIComponent(id)}/flamegraph`, { ...q }), options),
+
+  /** Throttled time, run-queue delay or retransmitted segments of a selection: total, series, top lists. */
+  signals: (q: SignalsQuery, options?: RequestOptions) => getJson<SignalsResponse>(withQuery('/api/v1/signals', { ...q }), options),
+
+  /** What happened in a range (one bucket, say): scheduler episodes, or connections that retransmitted. */
+  signalEpisodes: (q: SignalEpisodesQuery, options?: RequestOptions) =>
+    getJson<SignalEpisodesResponse>(withQuery('/api/v1/signals/episodes', { ...q }), options),
 
   /** Link (not a fetch) to the gzip pprof of one span's CPU samples. */
   spanPprofUrl: (id: string) => `/api/v1/spans/${encodeURIComponent(id)}/pprof`,

@@ -81,3 +81,21 @@ export function stepFor(fromMs: number, untilMs: number, points = 120): string {
   const s = steps.find((x) => x >= raw) ?? 86400;
   return `${s}s`;
 }
+
+/** The time axis a page's timelines share: absolute bounds and the step of their buckets. */
+export interface TimeAxis {
+  fromMs: number;
+  untilMs: number;
+  /** The CPU timeline's step (see {@link stepFor}); the signal timelines cut their buckets to match. */
+  step: string;
+  stepMs: number;
+}
+
+/** The axis of `range` as of `now`, or null when a bound is unreadable or the range is empty. */
+export function timeAxis(range: TimeRange, now = Date.now()): TimeAxis | null {
+  const fromMs = resolveTime(range.from, now);
+  const untilMs = resolveTime(range.until, now);
+  if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs) || untilMs <= fromMs) return null;
+  const step = stepFor(fromMs, untilMs);
+  return { fromMs, untilMs, step, stepMs: parseDuration(step) };
+}
