@@ -13,6 +13,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { queryRoutes } from './routes/query.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
+import { signalIngestRoutes } from './routes/signal-ingest.js';
 import { spanIngestRoutes } from './routes/span-ingest.js';
 import { traceRoutes } from './routes/traces.js';
 import { clickhousePlugin } from './storage/clickhouse.js';
@@ -59,6 +60,7 @@ export const buildApp = fp<AppOptions>(
     const spanLimits = { maxBodyBytes: ingestLimits.maxBodyBytes, maxDecodedBytes: ingestLimits.maxProfileBytes };
     await app.register(traceRoutes, spanLimits);
     await app.register(spanIngestRoutes, spanLimits);
+    await app.register(signalIngestRoutes, spanLimits);
     await app.register(queryRoutes);
     await app.register(agentRoutes);
     await installUi(app, opts.webRoot);

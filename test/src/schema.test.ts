@@ -12,7 +12,16 @@ import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions
 import { createChdbConnection } from 'chdb/connection';
 import { runKiln, tempDir } from './lib/kiln.js';
 
-const TABLES = ['kiln_functions', 'kiln_stacks', 'kiln_series', 'kiln_samples', 'kiln_profiles', 'kiln_agents', 'kiln_spans'];
+const TABLES = [
+  'kiln_functions',
+  'kiln_stacks',
+  'kiln_series',
+  'kiln_samples',
+  'kiln_profiles',
+  'kiln_agents',
+  'kiln_spans',
+  'kiln_signals',
+];
 
 async function printSchema(args: string[]): Promise<string[]> {
   const kiln = runKiln(['server', '--print-schema', ...args]);

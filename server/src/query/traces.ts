@@ -1,7 +1,8 @@
 // Spans (kiln_spans): stored from OTLP requests and agent batches, read back as the slowest spans
 // of a selection, every span of one trace or one span, each with its CPU sample count.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Span, SpanSummary } from '@kiln/api/http';
+import type { Span, SpanBreakdown, SpanSummary } from '@kiln/api/http';
+import { BREAKDOWN_ATTRIBUTES } from '../ingest/agent-spans.js';
 import type { SpanRow } from '../ingest/otlp.js';
 import { T } from '../storage/tables.js';
 import type { QueryEngine } from './engine.js';
@@ -73,8 +74,27 @@ export async function traceSpans(engine: QueryEngine, traceId: string): Promise<
   return withSampleCounts(engine, rows, (r) => ({
     ...summary(r),
     resourceAttributes: r.resource_attributes,
-    attributes: r.span_attributes,
+    ...attributesAndBreakdown(r),
   }));
+}
+
+/**
+ * A span's attributes, and its breakdown when the agent stored one (as the attributes
+ * BREAKDOWN_ATTRIBUTES names, all five): those are answered as `breakdown`, not repeated in
+ * `attributes`. Only agent spans: an SDK span's attributes are its own, whatever their names.
+ */
+function attributesAndBreakdown(r: SpanDetailRow): { attributes: Record<string, string>; breakdown?: SpanBreakdown } {
+  const attributes = r.span_attributes;
+  if (r.source !== 'ebpf') return { attributes };
+  const entries = Object.entries(BREAKDOWN_ATTRIBUTES) as [keyof SpanBreakdown, string][];
+  if (!entries.every(([, name]) => /^[0-9]{1,16}$/.test(attributes[name] ?? ''))) return { attributes };
+  const rest = { ...attributes };
+  const breakdown = {} as SpanBreakdown;
+  for (const [field, name] of entries) {
+    breakdown[field] = Number(attributes[name]);
+    delete rest[name];
+  }
+  return { attributes: rest, breakdown };
 }
 
 /** One span by its id (the first stored, should an agent have sent it twice); undefined when unknown. */

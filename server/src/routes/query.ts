@@ -11,6 +11,7 @@ import { flamegraphRoutes } from './flamegraph.js';
 import { labelRoutes } from './labels.js';
 import { profileRoutes } from './profiles.js';
 import { seriesRoutes } from './series.js';
+import { signalRoutes } from './signals.js';
 import { spanRoutes } from './spans.js';
 
 export interface QueryContext {
@@ -48,6 +49,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
   await app.register(labelRoutes, ctx);
   await app.register(profileRoutes, ctx);
   await app.register(spanRoutes, ctx);
+  await app.register(signalRoutes, ctx);
 }
 
 /** A selector parameter (empty: everything) over a range. */

@@ -194,6 +194,46 @@ export const migrations: readonly Migration[] = [
         shardingKey: 'cityHash64(trace_id)',
       }),
   },
+  {
+    version: 8,
+    name: 'signals: kernel signals (throttling, run-queue delay, TCP retransmits) from the agent',
+    // One table for every record of every signal, sorted for "a kind's records of a service in a
+    // time range"; columns a record does not use hold their defaults (docs/storage.md).
+    statements: (ctx) =>
+      createTable(ctx, {
+        name: T.signals,
+        columns: `
+        kind LowCardinality(String),
+        record LowCardinality(String),
+        service LowCardinality(String),
+        time DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        interval_ms UInt32 CODEC(T64, ZSTD(1)),
+        duration_ns UInt64 CODEC(T64, ZSTD(1)),
+        count UInt64 CODEC(T64, ZSTD(1)),
+        labels Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        cgroup String CODEC(ZSTD(1)),
+        pid UInt32 CODEC(ZSTD(1)),
+        tid UInt32 CODEC(ZSTD(1)),
+        comm LowCardinality(String),
+        span_id String CODEC(ZSTD(1)),
+        histogram Array(UInt64) CODEC(ZSTD(1)),
+        family LowCardinality(String),
+        local_addr String CODEC(ZSTD(1)),
+        local_port UInt16 CODEC(ZSTD(1)),
+        remote_addr String CODEC(ZSTD(1)),
+        remote_port UInt16 CODEC(ZSTD(1)),
+        tcp_state LowCardinality(String),
+        synack Bool,
+        hits UInt64 CODEC(T64, ZSTD(1)),
+        periods UInt64 CODEC(T64, ZSTD(1)),
+        quota_us Int64 CODEC(ZSTD(1)),
+        period_us UInt32 CODEC(ZSTD(1))`,
+        engine: 'MergeTree',
+        tail: `PARTITION BY toDate(time) ORDER BY (kind, record, service, time) ${ttlFor(ctx, T.signals)}`,
+        // A cgroup's records on one shard: its top-list entry is summed there.
+        shardingKey: 'cityHash64(cgroup)',
+      }),
+  },
 ];
 
 checkOrder(migrations);

@@ -10,6 +10,7 @@ export const T = {
   profiles: 'kiln_profiles',
   agents: 'kiln_agents',
   spans: 'kiln_spans',
+  signals: 'kiln_signals',
 } as const;
 
 export type TableName = (typeof T)[keyof typeof T];
@@ -70,6 +71,7 @@ export const ttlTables: readonly { name: TableName; timeExpr: string; extraSecon
   { name: T.series, timeExpr: 'hour', extraSeconds: 3600 },
   { name: T.agents, timeExpr: 'toDateTime(time)', extraSeconds: 0 },
   { name: T.spans, timeExpr: 'toDateTime(start_time)', extraSeconds: 0 },
+  { name: T.signals, timeExpr: 'toDateTime(time)', extraSeconds: 0 },
   // Stacks and functions are shared by all times: they live a day longer than the newest sample using them.
   { name: T.stacks, timeExpr: 'seen_day', extraSeconds: 86_400 },
   { name: T.functions, timeExpr: 'seen_day', extraSeconds: 86_400 },
