@@ -2,15 +2,17 @@
 import { statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { cgroup2Mount } from './cgroups.js';
+import { cgroup2Mount, cpuHierarchy } from './cgroups.js';
 import { runDoctor } from './doctor.js';
 import type { AgentMetrics } from './metrics.js';
-import { native, type NativeSpanSession } from './native.js';
+import { native, type NativeSignalSession, type NativeSpanSession } from './native.js';
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
 import { Pusher, type PushStats } from './push.js';
 import { HealthReporter, healthFigures } from './report.js';
+import { SignalCapture } from './signal-capture.js';
 import { SpanCapture } from './span-capture.js';
 
 // How often the agent says what it pushed, in one line (each upload is a debug line).
@@ -33,6 +35,10 @@ export interface AgentOptions {
   spanCgroups: string[];
   /** Payload bytes copied per socket read or write for the protocol parsers (at most 1024). */
   spanPayloadBytes: number;
+  /** Capture kernel signals: CPU throttling, run-queue delay, TCP retransmits, span breakdowns (needs `server`). */
+  signals: boolean;
+  /** Waits at least this long are sent one by one as episodes (default 5 ms). */
+  throttleThresholdNs?: number;
   /** The node label; default: the hostname. */
   node?: string;
   logger: Logger;
@@ -101,6 +107,21 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  let signalSession: NativeSignalSession | undefined;
+  if (opts.signals && opts.server === undefined)
+    log.info('kernel signals (throttling, run-queue delay, retransmits) are captured only with --server');
+  if (opts.signals && opts.server !== undefined) {
+    try {
+      signalSession = new (native().SignalSession)({ thresholdNs: opts.throttleThresholdNs, spans: spanSession });
+      log.info({ hooks: signalSession.hooks() }, 'kernel signal capture started');
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message },
+        'kernel signal capture cannot start on this host; profiling goes on without it (see `kiln doctor`)',
+      );
+    }
+  }
+
   let profiler: Profiler;
   try {
     profiler = new Profiler({
@@ -114,6 +135,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       spans: spanSession,
     });
   } catch (err) {
+    signalSession?.close();
     spanSession?.close();
     metricsServer?.close();
     throw new AgentStartError(`cannot start the CPU sampler: ${(err as Error).message}`);
@@ -137,9 +159,27 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           figures: () => healthFigures(profiler, pusher),
         })
       : undefined;
+  const signalCapture =
+    signalSession !== undefined && pusher !== undefined
+      ? startSignalCapture(signalSession, {
+          labelsOf: (pid) => profiler.labelsOf(pid),
+          node: opts.node ?? hostname(),
+          pusher,
+          logger: log,
+          metrics,
+          intervalMs: opts.intervalMs,
+        })
+      : undefined;
   const spanCapture =
     spanSession !== undefined && pusher !== undefined
-      ? new SpanCapture({ session: spanSession, labelsOf: (pid) => profiler.labelsOf(pid), pusher, logger: log, metrics })
+      ? new SpanCapture({
+          session: spanSession,
+          labelsOf: (pid) => profiler.labelsOf(pid),
+          pusher,
+          logger: log,
+          metrics,
+          breakdowns: signalCapture,
+        })
       : undefined;
   let intervalStart = startedAt;
   let stopped = false;
@@ -181,10 +221,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         metrics?.profileWritten('file');
         log.info({ output: opts.output, samples: merged.totalCount, stats: profiler.stats() }, 'profile written');
       }
+      // Spans first: their last breakdowns need the signal session open.
       spanCapture?.close();
+      signalCapture?.close();
       await pusher?.close();
       // What the kernel counted over the whole run, to compare with what reached the sink.
-      log.info({ stats: profiler.stats(), spans: spanCapture?.stats(), pushed: pusher?.stats() }, 'agent stopped');
+      log.info(
+        { stats: profiler.stats(), spans: spanCapture?.stats(), signals: signalCapture?.stats(), pushed: pusher?.stats() },
+        'agent stopped',
+      );
       profiler.close();
       metricsServer?.close();
       resolveDone();
@@ -212,6 +257,20 @@ function cgroupId(path: string): bigint {
   }
 }
 
+/** Signal capture over a started session, or none (and the session closed) when its records are not what this agent reads. */
+function startSignalCapture(
+  session: NativeSignalSession,
+  opts: Omit<ConstructorParameters<typeof SignalCapture>[0], 'session' | 'hierarchy'>,
+): SignalCapture | undefined {
+  try {
+    return new SignalCapture({ ...opts, session, hierarchy: cpuHierarchy() });
+  } catch (err) {
+    session.close();
+    opts.logger.error({ err: (err as Error).message }, 'kernel signal capture cannot run; profiling goes on without it');
+    return undefined;
+  }
+}
+
 /** A function that logs what `pusher` did since its last call, when it did anything. */
 function logPushSummary(pusher: Pusher, log: Logger): () => void {
   let last: PushStats = pusher.stats();
@@ -223,6 +282,7 @@ function logPushSummary(pusher: Pusher, log: Logger): () => void {
       profiles: now.sent - last.sent,
       samples: now.samples - last.samples,
       spans: now.spans - last.spans,
+      signals: now.signals - last.signals,
       retries: now.retries - last.retries,
       rejected: now.rejected - last.rejected,
       dropped: now.dropped - last.dropped,

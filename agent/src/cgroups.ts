@@ -25,3 +25,31 @@ export function cgroup2Mount(mountinfo = readFileSync('/proc/self/mountinfo', 'u
   }
   return undefined;
 }
+
+/** The hierarchy of the CPU controller, whose quotas throttle tasks: where it is mounted, and which of its directories that is. */
+export interface CpuHierarchy {
+  version: 1 | 2;
+  /** The mount point: the directory of the cgroup `root`. */
+  mount: string;
+  /** The cgroup the mount shows, as a path in the hierarchy (`/` unless a container sees part of it). */
+  root: string;
+}
+
+/**
+ * On cgroup v1 the mount whose options name `cpu` (e.g. /sys/fs/cgroup/cpu or …/cpu,cpuacct); else
+ * the unified hierarchy, where the cpu controller lives on v2. Undefined when neither is mounted.
+ */
+export function cpuHierarchy(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CpuHierarchy | undefined {
+  let unified: CpuHierarchy | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    const fields = pre?.split(' ') ?? [];
+    const [fstype, , options] = post?.split(' ') ?? [];
+    const root = fields[3];
+    const mount = fields[4];
+    if (root === undefined || mount === undefined) continue;
+    if (fstype === 'cgroup' && options?.split(',').includes('cpu')) return { version: 1, mount, root };
+    if (fstype === 'cgroup2') unified ??= { version: 2, mount, root };
+  }
+  return unified;
+}

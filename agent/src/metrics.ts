@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SymbolizerStats } from '@kiln/symbolizer';
-import type { SessionStats, SpanSessionStats } from './native.js';
+import type { SessionStats, SignalSessionStats, SpanSessionStats } from './native.js';
+import type { SignalCaptureStats } from './signal-capture.js';
 import type { SpanStats } from './spans/tracker.js';
 
 export class AgentMetrics {
@@ -123,6 +124,34 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly #signalEvents = new Counter({
+    name: 'kiln_agent_signal_events_total',
+    help: 'what the scheduler and retransmit probes counted in the kernel, by kind (switches, waits, episodes, retransmit hits; retransmits not sent or with no known owner)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly #signalEventsLost = new Counter({
+    name: 'kiln_agent_signal_events_lost_total',
+    help: 'episodes, retransmit events, cgroup histograms, span times or socket owners the signal probes or the agent lost, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly #signalsSent = new Counter({
+    name: 'kiln_agent_signal_records_sent_total',
+    help: 'signal records (cgroup waits, episodes, cpu.stat deltas, connections) the server took',
+    registers: [this.registry],
+  });
+  readonly #signalsDropped = new Counter({
+    name: 'kiln_agent_signal_records_dropped_total',
+    help: 'signal records dropped because the server queue was full',
+    registers: [this.registry],
+  });
+  readonly #spanBreakdowns = new Counter({
+    name: 'kiln_agent_span_breakdowns_total',
+    help: 'server spans given a latency breakdown from the scheduler probe',
+    registers: [this.registry],
+  });
+
   /** Last totals seen, so counters advance by the difference of the sources' running totals. */
   readonly #last = new Map<Counter, Map<string, number>>();
 
@@ -174,6 +203,32 @@ export class AgentMetrics {
     this.#advance(this.#spanEvictions, { what: 'connection' }, tracker.evictedConnections);
     this.#advance(this.#spanEvictions, { what: 'request' }, tracker.evictedRequests);
     this.#advance(this.#spanEvictions, { what: 'closed_mid_response' }, tracker.closedMidResponse);
+  }
+
+  observeSignals(kernel: SignalSessionStats, capture: SignalCaptureStats): void {
+    this.#advance(this.#signalEvents, { kind: 'switch' }, kernel.switches);
+    this.#advance(this.#signalEvents, { kind: 'wait' }, kernel.waits);
+    this.#advance(this.#signalEvents, { kind: 'episode' }, kernel.episodes);
+    this.#advance(this.#signalEvents, { kind: 'retransmit_hit' }, kernel.retransmitHits);
+    this.#advance(this.#signalEvents, { kind: 'retransmit_failed' }, kernel.retransmitsFailed);
+    this.#advance(this.#signalEvents, { kind: 'retransmit_no_owner' }, kernel.retransmitsNoOwner);
+    this.#advance(this.#signalEventsLost, { reason: 'episodes_ring_full' }, kernel.episodesLost);
+    this.#advance(this.#signalEventsLost, { reason: 'cgroups_map_full' }, kernel.cgroupsFull);
+    this.#advance(this.#signalEventsLost, { reason: 'spans_map_full' }, kernel.spansFull);
+    this.#advance(this.#signalEventsLost, { reason: 'connections_map_full' }, kernel.retransmitConnsFull);
+    this.#advance(this.#signalEventsLost, { reason: 'owners_map_full' }, kernel.ownersFull);
+    this.#advance(this.#signalEventsLost, { reason: 'retransmit_ring_full' }, kernel.retransmitEventsLost);
+    this.#advance(this.#signalEventsLost, { reason: 'malformed_record' }, capture.malformedRecords);
+    this.#advance(this.#signalEventsLost, { reason: 'episodes_over_batch_limit' }, capture.episodesDropped);
+    this.#advance(this.#spanBreakdowns, {}, capture.spanBreakdowns);
+  }
+
+  signalsSent(n: number): void {
+    this.#signalsSent.inc(n);
+  }
+
+  signalsDropped(n: number): void {
+    this.#signalsDropped.inc(n);
   }
 
   profileWritten(sink: 'file' | 'server'): void {

@@ -1,18 +1,20 @@
-// Pushes interval profiles and span batches to a Kiln server, without ever blocking the profiler:
+// Pushes interval profiles, span batches and signal batches to a Kiln server, without ever blocking the profiler:
 // one bounded queue (oldest dropped first, and counted), retries with exponential backoff and jitter.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from './metrics.js';
 
-/** What an upload holds: a gzipped pprof of one interval, or a gzipped msgpack batch of spans. */
-export type UploadKind = 'profile' | 'spans';
+/** What an upload holds: a gzipped pprof of one interval, or a gzipped msgpack batch of spans or of kernel signals. */
+export type UploadKind = 'profile' | 'spans' | 'signals';
+
+const batchPaths = { spans: '/api/v1/ingest/spans', signals: '/api/v1/ingest/signals' } as const;
 
 interface Pending {
   kind: UploadKind;
   body: Buffer;
-  /** CPU samples in the profile, or spans in the batch, for the summary of what was sent. */
+  /** CPU samples in the profile, or spans or signal records in the batch, for the summary of what was sent. */
   items: number;
-  /** The profile's interval (unused for spans, whose times are in the batch). */
+  /** The profile's interval (unused for batches, whose times are in them). */
   fromMs: number;
   untilMs: number;
   attempts: number;
@@ -41,6 +43,10 @@ export interface PushStats {
   dropped: number;
   /** Spans dropped from a full queue. */
   spansDropped: number;
+  /** Signal records (cgroup waits, episodes, cpu.stat deltas, connections) the server took. */
+  signals: number;
+  /** Signal records dropped from a full queue. */
+  signalsDropped: number;
   queued: number;
   queuedBytes: number;
 }
@@ -54,6 +60,10 @@ export class Pusher {
   #samplesSent = 0;
   #spansSent = 0;
   #spansDropped = 0;
+  #signalsSent = 0;
+  #signalsDropped = 0;
+  /** The server answered 404 to a signal batch: said once, not at every interval. */
+  #signalsEndpointMissing = false;
   #retries = 0;
   #rejected = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -74,6 +84,12 @@ export class Pusher {
     this.#enqueue({ kind: 'spans', body, items: spans, fromMs: now, untilMs: now, attempts: 0 });
   }
 
+  /** Queues a gzipped msgpack AgentSignalBatch of `records` records. */
+  enqueueSignals(body: Buffer, records: number): void {
+    const now = Date.now();
+    this.#enqueue({ kind: 'signals', body, items: records, fromMs: now, untilMs: now, attempts: 0 });
+  }
+
   #enqueue(upload: Pending): void {
     const max = this.#opts.maxQueueBytes ?? 64 * 1024 * 1024;
     while (this.#queue.length > 0 && this.#queuedBytes + upload.body.length > max) {
@@ -82,9 +98,12 @@ export class Pusher {
       if (old.kind === 'profile') {
         this.#opts.metrics?.profileDropped();
         this.#droppedCount++;
-      } else {
+      } else if (old.kind === 'spans') {
         this.#opts.metrics?.spansDropped(old.items);
         this.#spansDropped += old.items;
+      } else {
+        this.#opts.metrics?.signalsDropped(old.items);
+        this.#signalsDropped += old.items;
       }
       this.#opts.logger.warn({ kind: old.kind, fromMs: old.fromMs }, 'server unreachable for too long: dropped the oldest queued upload');
     }
@@ -126,7 +145,7 @@ export class Pusher {
       p.kind === 'profile'
         ? await post(this.#profileUrl(p), p.body, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 30_000)
         : await post(
-            new URL('/api/v1/ingest/spans', this.#opts.url),
+            new URL(batchPaths[p.kind], this.#opts.url),
             p.body,
             { 'content-type': 'application/msgpack', 'content-encoding': 'gzip' },
             30_000,
@@ -134,6 +153,16 @@ export class Pusher {
     if (res.status >= 400 && res.status < 500 && res.status !== 429) {
       // The server will never take this one: drop it rather than retry forever.
       this.#rejected++;
+      if (p.kind === 'signals' && res.status === 404) {
+        // A server older than the agent: profiles and spans still go through.
+        if (!this.#signalsEndpointMissing)
+          this.#opts.logger.warn(
+            { status: res.status },
+            'the server does not take kernel signals (no /api/v1/ingest/signals); signal batches are dropped',
+          );
+        this.#signalsEndpointMissing = true;
+        return;
+      }
       this.#opts.logger.error({ kind: p.kind, status: res.status, body: res.body }, 'server rejected an upload');
       return;
     }
@@ -142,6 +171,12 @@ export class Pusher {
       this.#spansSent += p.items;
       this.#opts.metrics?.spansSent(p.items);
       this.#opts.logger.debug({ bytes: p.body.length, spans: p.items, attempts: p.attempts + 1 }, 'spans sent');
+      return;
+    }
+    if (p.kind === 'signals') {
+      this.#signalsSent += p.items;
+      this.#opts.metrics?.signalsSent(p.items);
+      this.#opts.logger.debug({ bytes: p.body.length, records: p.items, attempts: p.attempts + 1 }, 'signals sent');
       return;
     }
     this.#sent++;
@@ -171,6 +206,8 @@ export class Pusher {
       rejected: this.#rejected,
       dropped: this.#droppedCount,
       spansDropped: this.#spansDropped,
+      signals: this.#signalsSent,
+      signalsDropped: this.#signalsDropped,
       queued: this.#queue.length,
       queuedBytes: this.#queuedBytes,
     };

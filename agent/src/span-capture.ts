@@ -2,12 +2,18 @@
 // tracker that parses and pairs them → gzipped msgpack batches through the pusher.
 import type { AgentSpan } from '@kiln/api/http';
 import type { Logger } from 'pino';
+import { monotonicToUnixNs } from './clock.js';
 import type { AgentMetrics } from './metrics.js';
 import type { NativeSpanSession, SpanSessionStats } from './native.js';
 import type { Pusher } from './push.js';
 import { decodeSocketEvents } from './spans/decode-events.js';
 import { SpanBatchEncoder } from './spans/encode-batch.js';
-import { SpanTracker } from './spans/tracker.js';
+import { SpanTracker, type KernelSpan } from './spans/tracker.js';
+
+/** Gives server spans their latency breakdown (the scheduler probe's times), just before they are sent. */
+export interface SpanBreakdowns {
+  addBreakdowns(spans: { span: AgentSpan; kernel: KernelSpan }[]): void;
+}
 
 export interface SpanCaptureOptions {
   session: NativeSpanSession;
@@ -18,6 +24,7 @@ export interface SpanCaptureOptions {
   metrics?: AgentMetrics;
   /** How often finished spans are sent (and quiet connections' spans ended). */
   flushEveryMs?: number;
+  breakdowns?: SpanBreakdowns;
 }
 
 // Events wait this long in the ring before they are read: one wake-up per burst, not per event.
@@ -25,15 +32,12 @@ const POLL_DELAY_MS = 50;
 // A batch stays well under the server's body limit.
 const MAX_BATCH_SPANS = 5000;
 
-/** CLOCK_MONOTONIC (bpf_ktime_get_ns, process.hrtime) to unix nanoseconds, at sub-millisecond precision. */
-function monotonicToUnixNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
-}
-
 export class SpanCapture {
   readonly #opts: SpanCaptureOptions;
   readonly #tracker: SpanTracker;
   #batch: AgentSpan[] = [];
+  /** The batch's server spans the kernel knows by id. */
+  #kernelSpans: { span: AgentSpan; kernel: KernelSpan }[] = [];
   readonly #encoder = new SpanBatchEncoder();
   #malformed = 0;
   readonly #timer: NodeJS.Timeout;
@@ -45,8 +49,9 @@ export class SpanCapture {
     this.#tracker = new SpanTracker({
       monotonicToUnixNs: monotonicToUnixNs(),
       labelsOf: opts.labelsOf,
-      onSpan: (span) => {
+      onSpan: (span, kernel) => {
         this.#batch.push(span);
+        if (kernel !== undefined && opts.breakdowns !== undefined) this.#kernelSpans.push({ span, kernel });
         if (this.#batch.length >= MAX_BATCH_SPANS) this.#send();
       },
     });
@@ -74,6 +79,16 @@ export class SpanCapture {
     if (this.#batch.length === 0) return;
     const spans = this.#batch;
     this.#batch = [];
+    if (this.#kernelSpans.length > 0) {
+      const kernelSpans = this.#kernelSpans;
+      this.#kernelSpans = [];
+      try {
+        this.#opts.breakdowns?.addBreakdowns(kernelSpans);
+      } catch (err) {
+        // The spans go without their breakdown rather than not at all.
+        this.#opts.logger.error({ err }, 'cannot break span latencies down');
+      }
+    }
     this.#opts.pusher.enqueueSpans(this.#encoder.encode(spans), spans.length);
   }
 

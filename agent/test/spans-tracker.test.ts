@@ -3,6 +3,7 @@
 // and memory stays bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { KernelSpan } from '../src/spans/tracker.js';
 import { Connection, MS, pg, resp, tracker } from './spans-fixtures.js';
 
 const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
@@ -116,4 +117,28 @@ test('known traces are bounded: a client call joins the trace of a recent server
     calls.slice(1).map((c) => c.traceId),
     [traceOf(2), traceOf(3)],
   );
+});
+
+test('a server span the kernel stamped comes with its kernel id, monotonic times and connection; others without', () => {
+  const kernels: (KernelSpan | undefined)[] = [];
+  const { tracker: t } = tracker({ onSpan: (_span, kernel) => kernels.push(kernel) });
+  const incoming = new Connection(t, 'server', 8080);
+  incoming.read('GET /a HTTP/1.1\r\nHost: h\r\n\r\n', { spanId: 0xa1n, at: 10n * MS });
+  new Connection(t, 'client', 6379).write(resp('PING'), { spanId: 0xa1n, at: 11n * MS }).read('+PONG\r\n', { at: 12n * MS });
+  incoming.write(ok, { at: 13n * MS });
+  // Read before the kernel stamped anything (capture began mid-connection): an id of the agent's own.
+  new Connection(t, 'server', 8080).read('GET /b HTTP/1.1\r\nHost: h\r\n\r\n', { at: 20n * MS }).write(ok, { at: 21n * MS });
+  assert.deepEqual(kernels, [
+    undefined,
+    {
+      id: 0xa1n,
+      startNs: 10n * MS,
+      endNs: 13n * MS,
+      localAddress: '10.0.0.1',
+      localPort: 8080,
+      remoteAddress: '10.0.0.2',
+      remotePort: 40000,
+    },
+    undefined,
+  ]);
 });

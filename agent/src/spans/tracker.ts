@@ -10,12 +10,25 @@ import type { ParsedRequest, Protocol, ProtocolParser, ResponseMark } from './pr
 import type { SocketEvent } from './socket-event.js';
 import { ThreadWindows } from './thread-windows.js';
 
+/** A server span whose id the kernel drew: what the scheduler and retransmit probes know it by. */
+export interface KernelSpan {
+  id: bigint;
+  /** CLOCK_MONOTONIC ns of its first request byte read and its last response byte written. */
+  startNs: bigint;
+  endNs: bigint;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
 export interface SpanTrackerOptions {
   /** Added to CLOCK_MONOTONIC nanoseconds to get unix nanoseconds. */
   monotonicToUnixNs: bigint;
   /** The labels the process's profiles carry (service, version, node, container …). */
   labelsOf: (pid: number) => Record<string, string>;
-  onSpan: (span: AgentSpan) => void;
+  /** Each finished span; `kernel` for a server span whose id the kernel drew (its thread's CPU samples carry it). */
+  onSpan: (span: AgentSpan, kernel: KernelSpan | undefined) => void;
   /** A response that no parser can see the end of is over after this much silence (default 1 s). */
   quietNs?: bigint;
   /** Connections followed at once; the least recently active is forgotten first (default 4096). */
@@ -55,6 +68,8 @@ interface Pending {
   request: ParsedRequest;
   kind: 'server' | 'client';
   spanId: string;
+  /** The kernel's id of a server span it stamped the thread with; 0n otherwise. */
+  kernelSpanId: bigint;
   traceId: string;
   parentSpanId: string;
   /** pid:tid of the thread that read a server request. */
@@ -80,8 +95,11 @@ interface Connection {
   answering: Pending | undefined;
   lastKernelSpanId: bigint;
   peerAddress: string;
+  peerPort: number;
+  localAddress: string;
+  localPort: number;
   /** As the span attribute carries it. */
-  peerPort: string;
+  peerPortText: string;
 }
 
 /**
@@ -194,7 +212,10 @@ export class SpanTracker {
       answering: undefined,
       lastKernelSpanId: 0n,
       peerAddress: event.remoteAddr,
-      peerPort: String(event.remotePort),
+      peerPort: event.remotePort,
+      localAddress: event.localAddr,
+      localPort: event.localPort,
+      peerPortText: String(event.remotePort),
     };
     this.#conns.set(event.connId, conn);
     return conn;
@@ -227,6 +248,7 @@ export class SpanTracker {
       const spanId = stamped ? spanIdHex(first.spanId) : randomSpanId();
       const traceId = request.traceparent?.traceId ?? randomTraceId();
       pending = this.#pending(request, 'server', spanId, traceId, request.traceparent?.parentSpanId ?? '', thread);
+      if (stamped) pending.kernelSpanId = first.spanId;
       if (!request.silent) {
         this.#threads.open(thread, spanId, first.tsNs, stamped);
         this.#rememberTrace(spanId, traceId);
@@ -248,6 +270,7 @@ export class SpanTracker {
       request,
       kind,
       spanId,
+      kernelSpanId: 0n,
       traceId,
       parentSpanId,
       thread,
@@ -320,7 +343,7 @@ export class SpanTracker {
     // code the agent runs (bin/kiln.js), and the keys come out in the same order.
     const attributes: Record<string, string> = Object.assign({}, request.attributes, pending.attributes);
     attributes['network.peer.address'] = conn.peerAddress;
-    attributes['network.peer.port'] = conn.peerPort;
+    attributes['network.peer.port'] = conn.peerPortText;
     attributes['process.pid'] = String(request.first.pid);
     attributes['thread.id'] = String(request.first.tid);
     let status: AgentSpan['status'] = 'unset';
@@ -352,19 +375,34 @@ export class SpanTracker {
     }
     const protocol = conn.parser?.protocol;
     if (protocol) this.stats.spans[protocol]++;
-    this.options.onSpan({
-      traceId: pending.traceId,
-      spanId: pending.spanId,
-      parentSpanId: pending.parentSpanId,
-      name: request.name,
-      kind: pending.kind,
-      startUnixNano: (request.first.tsNs + this.options.monotonicToUnixNs).toString(),
-      // Timestamps taken on different CPUs can disagree by a little; a duration is never negative.
-      durationNs: Math.max(0, Number(pending.endNs - request.first.tsNs)),
-      status,
-      statusMessage,
-      labels: pending.labels,
-      attributes,
-    });
+    const kernel: KernelSpan | undefined =
+      pending.kernelSpanId === 0n
+        ? undefined
+        : {
+            id: pending.kernelSpanId,
+            startNs: request.first.tsNs,
+            endNs: pending.endNs,
+            localAddress: conn.localAddress,
+            localPort: conn.localPort,
+            remoteAddress: conn.peerAddress,
+            remotePort: conn.peerPort,
+          };
+    this.options.onSpan(
+      {
+        traceId: pending.traceId,
+        spanId: pending.spanId,
+        parentSpanId: pending.parentSpanId,
+        name: request.name,
+        kind: pending.kind,
+        startUnixNano: (request.first.tsNs + this.options.monotonicToUnixNs).toString(),
+        // Timestamps taken on different CPUs can disagree by a little; a duration is never negative.
+        durationNs: Math.max(0, Number(pending.endNs - request.first.tsNs)),
+        status,
+        statusMessage,
+        labels: pending.labels,
+        attributes,
+      },
+      kernel,
+    );
   }
 }

@@ -32,6 +32,16 @@ export const agentFlags: FlagSpecs = {
     default: '256',
     help: 'bytes of each socket read and write copied for the protocol parsers (at most 1KiB)',
   },
+  'no-signals': {
+    type: 'boolean',
+    help: 'do not capture kernel signals: CPU throttling, run-queue delay, TCP retransmits, span latency breakdowns (captured only with --server)',
+  },
+  'throttle-threshold': {
+    type: 'duration',
+    value: 'DURATION',
+    default: '5ms',
+    help: 'a wait for the CPU (throttled or run queue) at least this long is sent as an episode of its own (0.1ms–10s)',
+  },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
   'metrics-port': {
     type: 'integer',
@@ -53,6 +63,9 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     });
   const spanPayloadBytes = values['span-payload'] as number;
   if (spanPayloadBytes > 1024) throw new UsageError(`--span-payload must be at most 1KiB, got ${spanPayloadBytes}`);
+  const thresholdMs = values['throttle-threshold'] as number;
+  if (!(thresholdMs >= 0.1 && thresholdMs <= 10_000))
+    throw new UsageError(`--throttle-threshold must be between 0.1ms and 10s, got ${thresholdMs}ms`);
   const intervalMs = values.interval as number;
   if (intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
   const server = values.server as string | undefined;
@@ -71,6 +84,8 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     spanPids: pidList('spans-pid'),
     spanCgroups: values['spans-cgroup'] as string[],
     spanPayloadBytes,
+    signals: values['no-signals'] !== true,
+    throttleThresholdNs: Math.round(thresholdMs * 1e6),
     metricsPort: (values['metrics-port'] as number | undefined) ?? (values.server !== undefined ? defaultMetricsPort : 0),
     node: values.node as string | undefined,
   };

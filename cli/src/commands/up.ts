@@ -13,6 +13,7 @@ export const upCommand: Command = {
     data: serverFlags.data!,
     frequency: agentFlags.frequency!,
     'no-spans': agentFlags['no-spans']!,
+    'no-signals': agentFlags['no-signals']!,
     'metrics-port': {
       ...agentFlags['metrics-port']!,
       help: `serve the agent's Prometheus /metrics on this port (default ${defaultMetricsPort}; 0: off)`,
@@ -34,6 +35,7 @@ export const upCommand: Command = {
         spanPids: [],
         spanCgroups: [],
         spanPayloadBytes: 256,
+        signals: values['no-signals'] !== true,
         metricsPort: (values['metrics-port'] as number | undefined) ?? defaultMetricsPort,
         logger: log.child({ component: 'agent' }),
       });
