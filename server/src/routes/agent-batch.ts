@@ -1,6 +1,7 @@
 // The ingest routes of the agent's msgpack batches (spans, kernel signals): one content type, the
 // same body limits, per-record rejection, 503 with Retry-After when storage fails, and a pair of
 // Prometheus counters each.
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody } from '@kiln/api/http';
 import { Counter } from 'prom-client';
@@ -24,7 +25,8 @@ export interface AgentBatchIngest<R> {
   /** Counters: `<records>_total{result}` and `<requests>_rejected_total{reason}`. */
   metrics: { records: string; recordsHelp: string; requests: string; requestsHelp: string };
   decode: (body: Buffer) => DecodedRecords<R>;
-  store: (app: Parameters<FastifyPluginAsyncTypebox>[0], rows: R[]) => Promise<void>;
+  /** Resolves once the rows are stored. */
+  store: (client: ClickHouseClient, rows: R[]) => Promise<void>;
 }
 
 /** A plugin with the one POST route of a batch (its own plugin: it parses bodies of any type as bytes). */
@@ -64,7 +66,7 @@ export function agentBatchRoute<R>(spec: AgentBatchIngest<R>): FastifyPluginAsyn
           if (raw.length === 0) throw new IngestError(400, `the request body is empty: send ${spec.batch}`, 'empty');
           const decoded = spec.decode(decodeContentEncoding(raw, request.headers['content-encoding'], opts.maxDecodedBytes));
           try {
-            await spec.store(app, decoded.rows);
+            await spec.store(app.clickhouse, decoded.rows);
           } catch (err) {
             request.log.error({ err }, `agent ${spec.record} batch: insert failed`);
             refused.inc({ reason: 'storage' });

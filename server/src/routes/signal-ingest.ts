@@ -23,5 +23,5 @@ export const signalIngestRoutes = agentBatchRoute({
     requestsHelp: 'Requests on /api/v1/ingest/signals refused whole, by reason.',
   },
   decode: decodeAgentSignals,
-  store: (app, rows) => storeSignals(app.clickhouse, rows),
+  store: storeSignals,
 });

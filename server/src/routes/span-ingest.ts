@@ -22,5 +22,5 @@ export const spanIngestRoutes = agentBatchRoute({
     requestsHelp: 'Requests on /api/v1/ingest/spans refused whole, by reason.',
   },
   decode: decodeAgentSpans,
-  store: (app, rows) => storeSpans(app.clickhouse, rows),
+  store: storeSpans,
 });
