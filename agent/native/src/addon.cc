@@ -3,6 +3,7 @@
 #include "bpf_session.h"
 #include "doctor_probes.h"
 #include "libbpf_log.h"
+#include "signal_session.h"
 #include "span_session.h"
 
 namespace kiln {
@@ -51,6 +52,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("runDoctor", Napi::Function::New(env, kiln::RunDoctor, "runDoctor"));
   exports.Set("BpfSession", kiln::BpfSession::Define(env));
   exports.Set("SpanSession", kiln::SpanSession::Define(env));
+  exports.Set("SignalSession", kiln::SignalSession::Define(env));
   return exports;
 }
 
