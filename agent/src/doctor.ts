@@ -1,4 +1,4 @@
-// `kiln doctor`: what this kernel offers the CPU sampler, and what Kiln does where it falls short.
+// `kiln doctor`: what this kernel offers the CPU sampler, span capture and the signal probes, and what Kiln does where it falls short.
 import { detectCgroups } from './cgroups.js';
 import { native } from './native.js';
 
@@ -25,6 +25,10 @@ const without: Record<string, string> = {
   tp_btf: 'attach the exec/exit probes to the classic tracepoints (through tracefs; slightly more overhead)',
   'span capture': 'not capture spans (CPU profiles carry no span); the row says what failed',
   'tracepoint syscalls:sys_enter_write': 'not capture spans: span capture attaches the syscall tracepoints',
+  'tracepoint sched:sched_switch': 'not run the scheduler probe, which hooks sched_switch (tp_btf or raw tracepoint)',
+  'tracepoint tcp:tcp_retransmit_skb': 'not run the retransmit probe, which hooks tcp_retransmit_skb (tp_btf or raw tracepoint)',
+  'scheduler probe': 'not report throttling or run-queue delay, nor off-CPU time in spans; the row says what failed',
+  'retransmit probe': 'not count TCP retransmits; the row says what failed',
 };
 
 /** Facilities probed for a feature that does not use them on any kernel yet. */

@@ -45,6 +45,21 @@ test('kiln doctor reports what the running kernel really offers', async () => {
   if (spans.ok)
     assert.match(spans.detail, /syscall tracepoints .*read.*; fentry (refused|allowed)/, 'it names its hooks and the fentry probe');
 
+  // The signal probes need their tracepoints (as tp_btf or raw tracepoints, which need no tracefs).
+  const sched = row('scheduler probe');
+  assert.equal(sched.ok, existsSync(`${tracefs}/sched/sched_switch`), 'the scheduler probe works ⇔ sched_switch exists');
+  if (sched.ok) {
+    assert.match(sched.detail, /(tp_btf|raw_tp): sched_wakeup, sched_wakeup_new, sched_switch/, 'it names its hooks');
+    assert.match(
+      sched.detail,
+      /throttled waits from (task_struct\.throttled|cfs_rq\.throttle_count|none)/,
+      'it says how it tells throttling',
+    );
+  }
+  const retransmits = row('retransmit probe');
+  assert.equal(retransmits.ok, existsSync(`${tracefs}/tcp/tcp_retransmit_skb`), 'the retransmit probe works ⇔ tcp_retransmit_skb exists');
+  if (retransmits.ok) assert.match(retransmits.detail, /(tp_btf|raw_tp): tcp_retransmit_skb/, 'it names its hooks');
+
   const cgroupFs = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .find((l) => l.split(' ')[1] === '/sys/fs/cgroup')

@@ -25,6 +25,8 @@
 #include "libbpf_log.h"
 #include "cpu_clock.h"
 #include "online_cpus.h"
+#include "retransmit_capture.h"
+#include "sched_capture.h"
 #include "span_capture.h"
 
 extern "C" __attribute__((noinline, used, visibility("default"))) int kiln_doctor_uprobe_target(int x) {
@@ -286,6 +288,52 @@ std::string check_span_capture(const ProbeResult& fentry) {
   return detail;
 }
 
+// "tp_btf: sched_wakeup, sched_switch" from hooks named "tp_btf/sched_wakeup", …, grouped by kind.
+std::string describe_hooks(const std::vector<std::string>& hooks) {
+  std::vector<std::string> kinds;
+  std::vector<std::vector<std::string>> names;
+  for (const std::string& hook : hooks) {
+    const size_t slash = hook.find('/');
+    const std::string kind = hook.substr(0, slash), name = hook.substr(slash + 1);
+    size_t i = 0;
+    while (i < kinds.size() && kinds[i] != kind) i++;
+    if (i == kinds.size()) {
+      kinds.push_back(kind);
+      names.emplace_back();
+    }
+    names[i].push_back(name);
+  }
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < kinds.size(); i++) parts.push_back(kinds[i] + ": " + join(names[i], ", "));
+  return join(parts, "; ");
+}
+
+// The hooks the scheduler probe attaches on this kernel, and how it tells throttling, by loading it as the agent does.
+std::string check_sched_probe() {
+  std::unique_ptr<SchedCapture> capture;
+  try {
+    capture = std::make_unique<SchedCapture>(SchedCaptureOptions{});
+  } catch (const std::exception& e) {
+    throw Failure{e.what()};
+  }
+  std::string detail = describe_hooks(capture->attached()) + "; throttled waits from " + capture->throttle_source();
+  if (!capture->missing().empty()) detail += "; not attached: " + join(capture->missing(), "; ");
+  return detail;
+}
+
+// The hooks the retransmit probe attaches on this kernel, by loading it as the agent does.
+std::string check_retransmit_probe() {
+  std::unique_ptr<RetransmitCapture> capture;
+  try {
+    capture = std::make_unique<RetransmitCapture>(4096);
+  } catch (const std::exception& e) {
+    throw Failure{e.what()};
+  }
+  std::string detail = describe_hooks(capture->attached());
+  if (!capture->missing().empty()) detail += "; not attached: " + join(capture->missing(), "; ");
+  return detail;
+}
+
 }  // namespace
 
 ProbeResult probe_fentry() {
@@ -307,6 +355,8 @@ std::vector<ProbeResult> run_doctor_probes() {
   ProbeResult fentry = probe_fentry();
   results.push_back(fentry);
   results.push_back(probe("span capture", [&] { return check_span_capture(fentry); }));
+  results.push_back(probe("scheduler probe", check_sched_probe));
+  results.push_back(probe("retransmit probe", check_retransmit_probe));
   // libbpf parsed the kernel's BTF once per skeleton (megabytes, freed in pieces): hand the
   // free pages back, or they stay resident in this thread's malloc arena for the agent's life.
   malloc_trim(0);
