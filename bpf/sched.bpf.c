@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Scheduler probe (sched.h): run-queue and throttled waits per task, from sched_wakeup(_new) and
-// sched_switch. Each hook has a tp_btf program and a raw_tp one with the same body (BPF_CORE_READ
-// reads both kinds of task pointer); the agent loads one of each pair.
+// sched_switch. Each hook has a tp_btf program and a raw_tp one with the same body; the agent loads
+// one of each pair.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -61,41 +61,54 @@ THREAD_SPANS_MAP;
 
 DEFINE_STATS(SCHED_STAT_MAX)
 
+/* A field of a task (or of what it points to). tp_btf programs get BTF pointers, which they read
+ * with plain loads; raw_tp ones get bare addresses and must call bpf_probe_read_kernel, which on
+ * sched_switch cost as much as the rest of the program. `btf` is a constant in each program, so the
+ * compiler keeps one branch. Both are CO-RE relocated. */
+#define TASK_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
 /* vmlinux.h carries no errno values. */
 #define EEXIST 17
 
 /* Whether the task's CFS hierarchy is throttled: 6.18+ throttles each task on its way back to user
  * space (task_struct.throttled); before, the whole cfs_rq was taken off the CPU, and throttle_count
  * is nonzero on a throttled cfs_rq and on every cfs_rq below it. */
-static __always_inline bool task_throttled(struct task_struct *t)
+static __always_inline bool task_throttled(struct task_struct *t, bool btf)
 {
 	if (bpf_core_field_exists(struct task_struct, throttled))
-		return BPF_CORE_READ(t, throttled);
-	if (bpf_core_field_exists(struct sched_entity, cfs_rq))
-		return BPF_CORE_READ(t, se.cfs_rq, throttle_count) > 0;
+		return TASK_READ(btf, t, throttled);
+	if (bpf_core_field_exists(struct sched_entity, cfs_rq)) {
+		struct cfs_rq *cfs_rq = TASK_READ(btf, t, se.cfs_rq);
+
+		return TASK_READ(btf, cfs_rq, throttle_count) > 0;
+	}
 	return false;
 }
 
 /* Before 6.18 a task woken into a throttled hierarchy waits until it is unthrottled; from 6.18 it
  * is enqueued and runs until it returns to user space, where it throttles itself (and the switch-out
  * says so). */
-static __always_inline bool woken_throttled(struct task_struct *t)
+static __always_inline bool woken_throttled(struct task_struct *t, bool btf)
 {
 	if (bpf_core_field_exists(struct task_struct, throttled))
 		return false;
-	return task_throttled(t);
+	return task_throttled(t, btf);
 }
 
 /* The task's CPU controller cgroup (sched.h). An autogroup's task group has no cgroup: its parent,
  * the root task group, does. */
-static __always_inline __u64 cpu_cgroup_id(struct task_struct *t)
+static __always_inline __u64 cpu_cgroup_id(struct task_struct *t, bool btf)
 {
-	struct task_group *tg = BPF_CORE_READ(t, sched_task_group);
-	struct cgroup *cg = BPF_CORE_READ(tg, css.cgroup);
+	struct task_group *tg = TASK_READ(btf, t, sched_task_group);
+	struct cgroup *cg = TASK_READ(btf, tg, css.cgroup);
+	struct kernfs_node *kn;
 
-	if (!cg)
-		cg = BPF_CORE_READ(tg, parent, css.cgroup);
-	return BPF_CORE_READ(cg, kn, id);
+	if (!cg) {
+		tg = TASK_READ(btf, tg, parent);
+		cg = TASK_READ(btf, tg, css.cgroup);
+	}
+	kn = TASK_READ(btf, cg, kn);
+	return TASK_READ(btf, kn, id);
 }
 
 static __always_inline __u32 log2_bucket(__u64 us)
@@ -137,7 +150,7 @@ static __always_inline void histogram(__u64 cgroup_id, __u32 kind, __u64 wait)
 }
 
 static __always_inline void episode(struct task_struct *t, __u32 tid, __u64 cgroup_id, __u32 kind, __u64 start, __u64 wait,
-				    __u64 span_id)
+				    __u64 span_id, bool btf)
 {
 	struct sched_episode *e = bpf_ringbuf_reserve(&episodes, sizeof(*e), 0);
 
@@ -149,7 +162,7 @@ static __always_inline void episode(struct task_struct *t, __u32 tid, __u64 cgro
 	e->duration_ns = wait;
 	e->cgroup_id = cgroup_id;
 	e->span_id = span_id;
-	e->tgid = BPF_CORE_READ(t, tgid);
+	e->tgid = TASK_READ(btf, t, tgid);
 	e->tid = tid;
 	e->kind = kind;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
@@ -185,10 +198,10 @@ static __always_inline void add_span_times(__u64 span_id, __u32 kind, __u64 wait
 	__sync_fetch_and_add(&s->switches, 1);
 }
 
-static __always_inline void on_wakeup(struct task_struct *p)
+static __always_inline void on_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
-	__u32 flags = WAITING | (woken_throttled(p) ? THROTTLED : 0);
+	__u32 tid = TASK_READ(btf, p, pid);
+	__u32 flags = WAITING | (woken_throttled(p, btf) ? THROTTLED : 0);
 	__u64 now = bpf_ktime_get_ns();
 	struct task_wait *w = bpf_map_lookup_elem(&task_waits, &tid);
 
@@ -203,16 +216,16 @@ static __always_inline void on_wakeup(struct task_struct *p)
 }
 
 /* A wait begins when `prev` leaves the CPU still runnable; a sleeping one starts its off-CPU gap. */
-static __always_inline void switched_out(struct task_struct *prev, bool runnable, __u64 now)
+static __always_inline void switched_out(struct task_struct *prev, bool runnable, __u64 now, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(prev, pid);
+	__u32 tid = TASK_READ(btf, prev, pid);
 	struct task_wait *w;
 	__u32 flags = 0;
 
 	if (tid == 0) /* the idle task */
 		return;
 	if (runnable)
-		flags = WAITING | (task_throttled(prev) ? THROTTLED : 0);
+		flags = WAITING | (task_throttled(prev, btf) ? THROTTLED : 0);
 	w = bpf_map_lookup_elem(&task_waits, &tid);
 	if (w) {
 		w->off_since = now;
@@ -226,9 +239,9 @@ static __always_inline void switched_out(struct task_struct *prev, bool runnable
 }
 
 /* The wait of `next` (the task that waited, never current) ends. */
-static __always_inline void switched_in(struct task_struct *next, __u64 now)
+static __always_inline void switched_in(struct task_struct *next, __u64 now, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(next, pid);
+	__u32 tid = TASK_READ(btf, next, pid);
 	struct task_wait *w;
 	struct thread_span *span;
 	__u64 wait = 0, blocked = 0, start, cgroup_id, span_id = 0;
@@ -262,47 +275,48 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now)
 	if (!(flags & WAITING))
 		return;
 	stat_inc(SCHED_STAT_WAITS);
-	cgroup_id = cpu_cgroup_id(next);
+	cgroup_id = cpu_cgroup_id(next, btf);
 	histogram(cgroup_id, kind, wait);
 	if (wait >= threshold_ns)
-		episode(next, tid, cgroup_id, kind, start, wait, span_id);
+		episode(next, tid, cgroup_id, kind, start, wait, span_id, btf);
 }
 
 /* include/linux/sched.h */
 #define TASK_RUNNING 0
 
-static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state,
+				      bool btf)
 {
 	__u64 now = bpf_ktime_get_ns();
 
 	stat_inc(SCHED_STAT_SWITCHES);
 	/* A task preempted after it set a sleeping state (before it called schedule()) is runnable. */
-	switched_out(prev, preempt || prev_state == TASK_RUNNING, now);
-	switched_in(next, now);
+	switched_out(prev, preempt || prev_state == TASK_RUNNING, now, btf);
+	switched_in(next, now, btf);
 }
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(wakeup_btf, struct task_struct *p) { on_wakeup(p); return 0; }
+int BPF_PROG(wakeup_btf, struct task_struct *p) { on_wakeup(p, true); return 0; }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(wakeup_new_btf, struct task_struct *p) { on_wakeup(p); return 0; }
+int BPF_PROG(wakeup_new_btf, struct task_struct *p) { on_wakeup(p, true); return 0; }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
 {
-	on_switch(preempt, prev, next, prev_state);
+	on_switch(preempt, prev, next, prev_state, true);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(wakeup_raw, struct task_struct *p) { on_wakeup(p); return 0; }
+int BPF_PROG(wakeup_raw, struct task_struct *p) { on_wakeup(p, false); return 0; }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(wakeup_new_raw, struct task_struct *p) { on_wakeup(p); return 0; }
+int BPF_PROG(wakeup_new_raw, struct task_struct *p) { on_wakeup(p, false); return 0; }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
 {
-	on_switch(preempt, prev, next, prev_state);
+	on_switch(preempt, prev, next, prev_state, false);
 	return 0;
 }
