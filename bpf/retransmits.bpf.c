@@ -51,8 +51,6 @@ static __always_inline void own(const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct task_struct *task;
-	struct task_group *tg;
-	struct cgroup *cg;
 	__u64 id;
 	long err;
 	struct sock_owner owner = {};
@@ -63,12 +61,8 @@ static __always_inline void own(const struct sock *sk)
 	id = bpf_get_current_pid_tgid();
 	owner.tgid = id >> 32;
 	owner.tid = (__u32)id;
-	/* The CPU controller cgroup, as sched.bpf.c reads it; an autogroup's is its parent's. */
-	tg = BPF_CORE_READ(task, sched_task_group);
-	cg = BPF_CORE_READ(tg, css.cgroup);
-	if (!cg)
-		cg = BPF_CORE_READ(tg, parent, css.cgroup);
-	owner.cgroup_id = BPF_CORE_READ(cg, kn, id);
+	/* Runs once per socket: the probe reads serve both kinds of program. */
+	owner.cgroup_id = cpu_cgroup_id(task, false);
 	bpf_get_current_comm(&owner.comm, sizeof(owner.comm));
 	/* An LRU map evicts rather than fills up: an error other than a racing insert is an allocation failure. */
 	err = bpf_map_update_elem(&sock_owners, &key, &owner, BPF_NOEXIST);

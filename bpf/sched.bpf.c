@@ -61,12 +61,6 @@ THREAD_SPANS_MAP;
 
 DEFINE_STATS(SCHED_STAT_MAX)
 
-/* A field of a task (or of what it points to). tp_btf programs get BTF pointers, which they read
- * with plain loads; raw_tp ones get bare addresses and must call bpf_probe_read_kernel, which on
- * sched_switch cost as much as the rest of the program. `btf` is a constant in each program, so the
- * compiler keeps one branch. Both are CO-RE relocated. */
-#define TASK_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
-
 /* vmlinux.h carries no errno values. */
 #define EEXIST 17
 
@@ -93,22 +87,6 @@ static __always_inline bool woken_throttled(struct task_struct *t, bool btf)
 	if (bpf_core_field_exists(struct task_struct, throttled))
 		return false;
 	return task_throttled(t, btf);
-}
-
-/* The task's CPU controller cgroup (sched.h). An autogroup's task group has no cgroup: its parent,
- * the root task group, does. */
-static __always_inline __u64 cpu_cgroup_id(struct task_struct *t, bool btf)
-{
-	struct task_group *tg = TASK_READ(btf, t, sched_task_group);
-	struct cgroup *cg = TASK_READ(btf, tg, css.cgroup);
-	struct kernfs_node *kn;
-
-	if (!cg) {
-		tg = TASK_READ(btf, tg, parent);
-		cg = TASK_READ(btf, tg, css.cgroup);
-	}
-	kn = TASK_READ(btf, cg, kn);
-	return TASK_READ(btf, kn, id);
 }
 
 static __always_inline __u32 log2_bucket(__u64 us)
