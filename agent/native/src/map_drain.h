@@ -15,7 +15,8 @@ namespace kiln {
 // batches of lookup_and_delete, or by iterating where the kernel has no batch operations for it.
 // `keys` and `values` are scratch space the caller keeps between drains.
 inline void drain_hash_map(bpf_map* map, std::vector<unsigned char>& out, std::vector<unsigned char>& keys, std::vector<unsigned char>& values) {
-  // Entries moved per batch syscall: the scratch space stays small, a few calls per drain.
+  // Entries moved per batch syscall: the scratch space stays small (a stack is ~1 KB, and a map
+  // sized for its worst case would need megabytes that stay resident), a few calls per drain.
   constexpr __u32 kBatch = 256;
   const size_t key_size = bpf_map__key_size(map);
   const size_t value_size = bpf_map__value_size(map);
