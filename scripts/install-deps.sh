@@ -20,6 +20,8 @@ packages=(
   postgresql redis-server mariadb-server
   # load for span benchmarks
   wrk
+  # retransmit tests: network namespaces joined by a veth pair, random drops on the receiver
+  iproute2 iptables
 )
 
 if [ "$(id -u)" -ne 0 ]; then
