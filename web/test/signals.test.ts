@@ -1,10 +1,11 @@
 // Unit tests of the kernel signals' helpers (web/src/lib/signals.ts) and the shared time axis, run under node:test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { breakdownSegments, bucketAt, bucketPoints, formatSignal, pointsFor, SIGNAL_TIMELINES } from '../src/lib/signals';
+import { breakdownSegments, bucketAt, bucketGrid, bucketPoints, formatSignal, SIGNAL_TIMELINES } from '../src/lib/signals';
 import { timeAxis } from '../src/lib/time';
 
-const T0 = 1_700_000_000_000;
+// A multiple of every step these tests use (10 s, 30 s).
+const T0 = 1_699_999_980_000;
 const series = { fromMs: T0, stepMs: 10_000, values: [0, 5e6, 0, 2e6] };
 
 test('the three timelines, in order', () => {
@@ -37,11 +38,13 @@ test('a click lands in the bucket that holds its time; outside the series it pic
   assert.equal(bucketAt({ ...series, stepMs: 0 }, T0), null);
 });
 
-test('the signal timelines ask for as many buckets as the CPU timeline has', () => {
-  const axis = timeAxis({ from: 'now-15m', until: 'now' }, T0)!;
-  assert.deepEqual(axis, { fromMs: T0 - 900_000, untilMs: T0, step: '10s', stepMs: 10_000 });
-  assert.equal(pointsFor(axis.fromMs, axis.untilMs, axis.stepMs), 90);
-  assert.equal(pointsFor(0, 86_400_000 * 365, 1000), 1000);
+test('the signal timelines ask for the CPU timeline’s buckets', () => {
+  const axis = timeAxis({ from: 'now-15m', until: 'now' }, T0 + 4_321)!;
+  assert.deepEqual(axis, { fromMs: T0 + 4_321 - 900_000, untilMs: T0 + 4_321, step: '10s', stepMs: 10_000 });
+  // The grid /api/v1/series cuts: from a multiple of the step, whole steps to past the end.
+  assert.deepEqual(bucketGrid(axis), { from: String(T0 - 900_000), until: String(T0 + 10_000), maxPoints: 91 });
+  const aligned = timeAxis({ from: String(T0 - 3_600_000), until: String(T0) }, T0)!;
+  assert.deepEqual(bucketGrid(aligned), { from: String(T0 - 3_600_000), until: String(T0), maxPoints: 120 });
   assert.equal(timeAxis({ from: 'soon', until: 'now' }, T0), null);
   assert.equal(timeAxis({ from: 'now', until: 'now-1h' }, T0), null);
 });

@@ -3,7 +3,7 @@
 // lands in, and a span's latency split into its parts.
 import type { SignalKind, SignalsResponse, SpanBreakdown } from './api';
 import { formatCount } from './flamegraph/units';
-import { formatDateTime } from './time';
+import { formatDateTime, msParam, type TimeAxis } from './time';
 import { formatDurationNs } from './traces';
 
 export interface SignalTimelineSpec {
@@ -56,9 +56,15 @@ export function bucketAt(r: Pick<SignalsResponse, 'fromMs' | 'stepMs' | 'values'
   return { index, fromMs, untilMs: fromMs + r.stepMs, value };
 }
 
-/** Series points for `maxPoints`: as many buckets as the CPU timeline's step gives, so the two line up. */
-export function pointsFor(fromMs: number, untilMs: number, stepMs: number): number {
-  return Math.min(1000, Math.max(1, Math.ceil((untilMs - fromMs) / stepMs)));
+/**
+ * The signal query of an axis, cut into the CPU timeline's buckets: /api/v1/series starts its
+ * points on a multiple of the step, so the range asked for is that grid's, and over it the
+ * fewest whole seconds per point giving `maxPoints` points is exactly the CPU timeline's step.
+ */
+export function bucketGrid(axis: TimeAxis): { from: string; until: string; maxPoints: number } {
+  const start = axis.fromMs - (axis.fromMs % axis.stepMs);
+  const maxPoints = Math.max(1, Math.ceil((axis.untilMs - start) / axis.stepMs));
+  return { from: msParam(start), until: msParam(start + maxPoints * axis.stepMs), maxPoints };
 }
 
 export type BreakdownPart = 'on-cpu' | 'run-queue' | 'throttled' | 'off-cpu';
