@@ -337,8 +337,10 @@ describe('web UI: kernel signals', () => {
         Number(await bucket.locator(`[data-testid=signal-episode][data-tid="${first.tid}"]`).getAttribute('data-duration-ns')),
         first.durationNs,
       );
-      // The episode whose thread served the span names it.
-      assert.equal(await bucket.locator('[data-testid=episode-span]').first().textContent(), seeded.spanId);
+      // The episode whose thread served the span names it, and links to its trace.
+      const spanLink = bucket.locator('[data-testid=episode-span]').first();
+      assert.equal(await spanLink.textContent(), seeded.spanId);
+      assert.match((await spanLink.getAttribute('href')) ?? '', new RegExp(`/traces/trace\\?id=${seeded.traceId}&span=${seeded.spanId}$`));
       await page.screenshot({ path: artifactPath('ui-signals-bucket.png'), fullPage: true });
     });
   });

@@ -169,6 +169,7 @@ export const SignalEpisode = Type.Object({
   tid: Type.Integer(),
   comm: Type.String(),
   spanId: Type.String({ description: 'the span its thread served, empty if none' }),
+  traceId: Type.String({ description: "that span's trace, empty when there is no span or it is not stored (yet)" }),
 });
 export type SignalEpisode = Static<typeof SignalEpisode>;
 

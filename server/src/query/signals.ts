@@ -200,6 +200,11 @@ async function episodes(engine: QueryEngine, f: SignalFilter, limit: number): Pr
      ORDER BY duration_ns DESC, time LIMIT ${p.add('UInt32', limit)}`,
     p,
   );
+  const traces = await traceIdsOf(
+    engine,
+    rows.map((r) => r.span_id).filter((id) => id !== ''),
+    f.range,
+  );
   return rows.map((r) => ({
     start: r.start_ms,
     durationNs: Number(r.duration_ns),
@@ -209,7 +214,23 @@ async function episodes(engine: QueryEngine, f: SignalFilter, limit: number): Pr
     tid: r.tid,
     comm: r.comm,
     spanId: r.span_id,
+    traceId: traces.get(r.span_id) ?? '',
   }));
+}
+
+/** The trace of each span id, for spans that started in the range or the hour around it (a span can outlast a wait by far). */
+async function traceIdsOf(engine: QueryEngine, spanIds: string[], range: TimeRange): Promise<Map<string, string>> {
+  if (spanIds.length === 0) return new Map();
+  const p = new Params();
+  const rows = await engine.json<{ span_id: string; trace_id: string }>(
+    `SELECT span_id, any(trace_id) AS trace_id FROM ${T.spans}
+     WHERE span_id IN ${p.add('Array(String)', [...new Set(spanIds)])}
+       AND start_time >= fromUnixTimestamp64Milli(toInt64(${p.add('Int64', Math.floor(range.fromMs) - 3_600_000)}))
+       AND start_time < fromUnixTimestamp64Milli(toInt64(${p.add('Int64', Math.ceil(range.untilMs) + 3_600_000)}))
+     GROUP BY span_id`,
+    p,
+  );
+  return new Map(rows.map((r) => [r.span_id, r.trace_id]));
 }
 
 interface EpisodeRow {
