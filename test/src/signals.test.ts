@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { SignalEpisodesResponse, SignalsResponse, TraceResponse, TracesResponse } from '@kiln/api/http';
 import { CpuCgroup } from './lib/cpu-cgroup.js';
+import { NetnsLink } from './lib/netns.js';
+import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
 import { freePort, runKiln, startServer, waitForOk, type KilnProcess, type KilnServer } from './lib/kiln.js';
 import { startWorkload, workloadsDir, type Workload } from './lib/workloads.js';
 
@@ -16,6 +18,8 @@ let server: KilnServer;
 let agent: KilnProcess;
 const workloads: Workload[] = [];
 const cgroups: CpuCgroup[] = [];
+/** The throttled /slow span, for the browser test. */
+let throttledSpan: { traceId: string; spanId: string } | undefined;
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('signal tests load BPF programs and create cgroups: run them as root');
@@ -156,6 +160,7 @@ test(
       if (s !== undefined) span = (await getJson<TraceResponse>(`/api/v1/traces/${s.traceId}`)).spans.find((x) => x.spanId === s.spanId);
     }
     assert.ok(span?.breakdown !== undefined, `the /slow span arrived with a breakdown: ${JSON.stringify(span)}`);
+    throttledSpan = { traceId: span.traceId, spanId: span.spanId };
     const b = span.breakdown;
     const ratio = b.throttledNs / sent.kernelThrottledNs;
     t.diagnostic(
@@ -173,3 +178,70 @@ test(
     assert.ok(b.onCpuNs > 20e6, `the burn ran on the CPU between throttled periods: ${b.onCpuNs} ns`);
   },
 );
+
+test(
+  'retransmits: a bulk transfer over a link that drops 10%: segments per connection match TcpRetransSegs within 10%, owned by the sender',
+  { timeout: TIMEOUT },
+  async (t) => {
+    const link = new NetnsLink({ dropProbability: 0.1 });
+    t.after(() => link.close());
+    const cg = cgroup();
+    const before = link.retransSegs(link.sender);
+    const transfer = await link.bulkTransfer({ bytes: 32 << 20, wrap: (command) => cg.wrap(command) });
+    await transfer.done;
+    const kernelSegments = link.retransSegs(link.sender) - before;
+    assert.ok(kernelSegments > 50, `the 10% drop made the sender retransmit (TcpRetransSegs +${kernelSegments})`);
+
+    const { tuple } = transfer;
+    const ours = (res: SignalsResponse) =>
+      res.top.filter(
+        (e) =>
+          e.connection?.localAddress === tuple.localAddr &&
+          e.connection.localPort === tuple.localPort &&
+          e.connection.remoteAddress === tuple.remoteAddr &&
+          e.connection.remotePort === tuple.remotePort,
+      );
+    let entries: SignalsResponse['top'] = [];
+    let last = -1;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 3000))) {
+      entries = ours(await signals('retransmit'));
+      const segments = entries.reduce((a, e) => a + e.value, 0);
+      if (segments > 0 && segments === last) break;
+      last = segments;
+    }
+    const segments = entries.reduce((a, e) => a + e.value, 0);
+    const ratio = segments / kernelSegments;
+    t.diagnostic(`retransmitted segments: kiln ${segments}, TcpRetransSegs +${kernelSegments}, ratio ${ratio.toFixed(3)}`);
+    assert.ok(Math.abs(ratio - 1) <= 0.1, `kiln/TcpRetransSegs = ${ratio.toFixed(3)}, within 10%`);
+    for (const e of entries) {
+      assert.equal(e.connection?.pid, transfer.pid, 'owned by the sending process');
+      assert.equal(e.cgroup, cg.path, "in the sender's cgroup");
+    }
+  },
+);
+
+test('in the browser: what the agent measured, on the explore page and in the throttled span', { timeout: TIMEOUT }, async () => {
+  assert.ok(throttledSpan !== undefined, 'the per-span test ran first and found its span');
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const { problems } = watchPage(page);
+    await page.goto(`${server.url}/explore?query=${encodeURIComponent('{}')}&from=now-15m&until=now`);
+    for (const kind of ['throttle', 'runqueue', 'retransmit']) {
+      const total = page.locator(`[data-testid=signal-${kind}] [data-testid=signal-total]`);
+      await total.waitFor({ timeout: 30_000 });
+      const value = Number(await page.locator(`[data-testid=signal-${kind}]`).getAttribute('data-total'));
+      assert.ok(value > 0, `the ${kind} timeline shows what the agent sent: ${value}`);
+    }
+    await page.screenshot({ path: artifactPath('signals-agent-explore.png'), fullPage: true });
+
+    await page.goto(`${server.url}/traces/trace?id=${throttledSpan.traceId}&span=${throttledSpan.spanId}`);
+    const throttled = page.locator('[data-testid=span-breakdown] [data-testid=breakdown-segment][data-part=throttled]');
+    await throttled.waitFor({ timeout: 30_000 });
+    assert.ok(Number(await throttled.getAttribute('data-ns')) > 80e6, 'the bar shows the throttled time');
+    await page.screenshot({ path: artifactPath('signals-agent-span.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'the pages reported errors');
+  } finally {
+    await browser.close();
+  }
+});
