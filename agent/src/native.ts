@@ -73,6 +73,10 @@ export interface SignalSessionOptions {
   spans?: NativeSpanSession;
   /** Size of each ring buffer (episodes, retransmit events), a power of 2 (default 256 KiB). */
   ringBytes?: number;
+  /** Load the scheduler probe (default true); off, the session measures retransmits only (the benchmark isolates each probe's cost). */
+  sched?: boolean;
+  /** Load the retransmit probe (default true). */
+  retransmits?: boolean;
 }
 
 export interface SignalSessionStats {

@@ -34,6 +34,8 @@ static_assert(sizeof(span_times) == 4 * sizeof(__u64), "takeSpanTimes returns st
 struct Options {
   SchedCaptureOptions sched;
   unsigned ring_bytes = 256 * 1024;
+  bool load_sched = true;
+  bool load_retransmits = true;
 };
 
 Options parse_options(const Napi::CallbackInfo& info) {
@@ -53,6 +55,15 @@ Options parse_options(const Napi::CallbackInfo& info) {
   read_uint_option(env, o, "SignalSession", "ringBytes", opts.ring_bytes, 4096, 1u << 30);
   if (opts.ring_bytes & (opts.ring_bytes - 1)) throw Napi::RangeError::New(env, "SignalSession: ringBytes must be a power of 2");
   opts.sched.ring_bytes = opts.ring_bytes;
+  auto bool_field = [&](const char* name, bool& out) {
+    Napi::Value v = o.Get(name);
+    if (v.IsUndefined()) return;
+    if (!v.IsBoolean()) throw Napi::TypeError::New(env, std::string("SignalSession: ") + name + " must be a boolean");
+    out = v.As<Napi::Boolean>().Value();
+  };
+  bool_field("sched", opts.load_sched);
+  bool_field("retransmits", opts.load_retransmits);
+  if (!opts.load_sched && !opts.load_retransmits) throw Napi::RangeError::New(env, "SignalSession: sched and retransmits are both off: nothing to load");
   Napi::Value spans = o.Get("spans");
   if (!spans.IsUndefined()) {
     SpanSession* session = SpanSession::From(env, spans);
@@ -110,16 +121,18 @@ Napi::Function SignalSession::Define(Napi::Env env) {
 SignalSession::SignalSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SignalSession>(info) {
   Napi::Env env = info.Env();
   Options opts = parse_options(info);
-  try {
-    sched_ = std::make_unique<SchedCapture>(opts.sched);
-  } catch (const std::exception& e) {
-    sched_error_ = e.what();
-  }
-  try {
-    retransmits_ = std::make_unique<RetransmitCapture>(opts.ring_bytes);
-  } catch (const std::exception& e) {
-    retransmits_error_ = e.what();
-  }
+  if (!opts.load_sched) sched_error_ = "not requested";
+  else try {
+      sched_ = std::make_unique<SchedCapture>(opts.sched);
+    } catch (const std::exception& e) {
+      sched_error_ = e.what();
+    }
+  if (!opts.load_retransmits) retransmits_error_ = "not requested";
+  else try {
+      retransmits_ = std::make_unique<RetransmitCapture>(opts.ring_bytes);
+    } catch (const std::exception& e) {
+      retransmits_error_ = e.what();
+    }
   if (!sched_ && !retransmits_) throw Napi::Error::New(env, "cannot start signal capture: " + sched_error_ + "; " + retransmits_error_);
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);

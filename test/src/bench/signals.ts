@@ -1,6 +1,6 @@
-// Benchmark (not a pass/fail test): what the scheduler and retransmit probes (one native
-// SignalSession, both loaded) cost the workloads they watch, with and without the session in the
-// same run.
+// Benchmark (not a pass/fail test): what the scheduler and retransmit probes cost the workloads
+// they watch, each measured alone (a SignalSession loading only that probe), with and without it in
+// the same run.
 //
 //   sudo node test/dist/bench/signals.js [--pairs 5] [--round-trips 1000000] [--megabytes 256] [--json]
 //
@@ -56,11 +56,16 @@ const median = (xs: number[]): number => {
 const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs) - 1;
 
 /** Runs `measure` in `pairs` off/on pairs, the session loaded only around the on windows. */
-async function alternate(pairs: number, unit: string, measure: () => Promise<number>): Promise<Comparison> {
+async function alternate(
+  pairs: number,
+  unit: string,
+  probes: { sched: boolean; retransmits: boolean },
+  measure: () => Promise<number>,
+): Promise<Comparison> {
   const c: Comparison = { unit, off: [], on: [] };
   for (let p = 0; p < pairs; p++) {
     c.off.push(await measure());
-    const session = new (native().SignalSession)({});
+    const session = new (native().SignalSession)(probes);
     try {
       c.on.push(await measure());
     } finally {
@@ -125,10 +130,22 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   buildWorkloads();
   const results: Result[] = [];
-  results.push(report('scheduler probe: pipe ping-pong', 3, await alternate(o.pairs, 'round trips/s', () => pingPong(o.roundTrips))));
+  results.push(
+    report(
+      'scheduler probe: pipe ping-pong',
+      3,
+      await alternate(o.pairs, 'round trips/s', { sched: true, retransmits: false }, () => pingPong(o.roundTrips)),
+    ),
+  );
   const link = new NetnsLink();
   try {
-    results.push(report('retransmit probe: bulk TCP over veth', 1, await alternate(o.pairs, 'MB/s', () => bulk(link, o.megabytes))));
+    results.push(
+      report(
+        'retransmit probe: bulk TCP over veth',
+        1,
+        await alternate(o.pairs, 'MB/s', { sched: false, retransmits: true }, () => bulk(link, o.megabytes)),
+      ),
+    );
   } finally {
     link.close();
   }
