@@ -18,7 +18,7 @@ import type {
   SpanBreakdown,
   TraceResponse,
 } from '@kiln/api/http';
-import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
+import { artifactPath, launchBrowser, withPage as withBrowserPage } from './lib/browser.js';
 import { eventually, getJson } from './lib/server-api.js';
 import { ingestFolded } from './lib/ui-data.js';
 import { startUiServer, type UiServer } from './lib/ui-server.js';
@@ -257,27 +257,8 @@ describe('web UI: kernel signals', () => {
     await server?.stop();
   });
 
-  async function withPage(name: string, body: (page: Page) => Promise<void>): Promise<void> {
-    const page = await browser.newPage({ viewport: VIEWPORT });
-    const { problems } = watchPage(page);
-    try {
-      await body(page);
-      // Requests the page cancelled itself are not problems; neither are the 4xx answers to the
-      // bad selector this test types on purpose (the page shows them, the browser logs them).
-      assert.deepEqual(
-        problems.filter((p) => !p.includes('net::ERR_ABORTED') && !/status of 4\d\d/.test(p)),
-        [],
-        'the page reported errors',
-      );
-    } catch (err) {
-      await page.screenshot({ path: artifactPath(`ui-signals-${name}-failed.png`), fullPage: true }).catch(() => {});
-      if (problems.length > 0) console.error(`page problems:\n${problems.join('\n')}`);
-      console.error(`server output (tail):\n${server.output().slice(-4000)}`);
-      throw err;
-    } finally {
-      await page.close();
-    }
-  }
+  const withPage = (name: string, body: (page: Page) => Promise<void>): Promise<void> =>
+    withBrowserPage({ browser, prefix: 'ui-signals', server, viewport: VIEWPORT, allowClientErrors: true }, name, body);
 
   const explorePath = `/explore?query=${encodeURIComponent(SELECTOR)}&from=now-15m`;
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { pack } from 'msgpackr';
 import type { Browser, Page } from 'playwright-core';
 import type { AgentSpan, TracesResponse } from '@kiln/api/http';
-import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
+import { artifactPath, launchBrowser, withPage as withBrowserPage } from './lib/browser.js';
 import { eventually, getJson, gzipPprof, ingest, makePprof, type SyntheticSample } from './lib/server-api.js';
 import { locateFrame } from './lib/ui-page.js';
 import { startUiServer, type UiServer } from './lib/ui-server.js';
@@ -169,27 +169,8 @@ describe('web UI: traces', () => {
     await server?.stop();
   });
 
-  async function withPage(name: string, body: (page: Page) => Promise<void>): Promise<void> {
-    const page = await browser.newPage({ viewport: VIEWPORT });
-    const { problems } = watchPage(page);
-    try {
-      await body(page);
-      // Requests the page cancelled itself are not problems; neither are the 4xx answers of the
-      // empty states this test opens on purpose (the page shows them as states, the browser logs them).
-      assert.deepEqual(
-        problems.filter((p) => !p.includes('net::ERR_ABORTED') && !/status of 4\d\d/.test(p)),
-        [],
-        'the page reported errors',
-      );
-    } catch (err) {
-      await page.screenshot({ path: artifactPath(`ui-traces-${name}-failed.png`), fullPage: true }).catch(() => {});
-      if (problems.length > 0) console.error(`page problems:\n${problems.join('\n')}`);
-      console.error(`server output (tail):\n${server.output().slice(-4000)}`);
-      throw err;
-    } finally {
-      await page.close();
-    }
-  }
+  const withPage = (name: string, body: (page: Page) => Promise<void>): Promise<void> =>
+    withBrowserPage({ browser, prefix: 'ui-traces', server, viewport: VIEWPORT, allowClientErrors: true }, name, body);
 
   const tracesPath = `/traces?query=${encodeURIComponent(SELECTOR)}&from=now-15m`;
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { artifactPath, launchBrowser, watchPage } from './lib/browser.js';
+import { artifactPath, launchBrowser, watchPage, withPage as withBrowserPage } from './lib/browser.js';
 import { COMPARE, DEEP, EXPLORE, seedCompareData, seedDeepData, seedExploreData } from './lib/ui-data.js';
 import {
   canvasStats,
@@ -48,27 +48,8 @@ describe('web UI', () => {
     await server?.stop();
   });
 
-  /** A fresh page; on failure: a screenshot, the page's problems and the server's output. */
-  async function withPage(name: string, body: (page: Page) => Promise<void>, viewport = VIEWPORT): Promise<void> {
-    const page = await browser.newPage({ viewport });
-    const { problems } = watchPage(page);
-    try {
-      await body(page);
-      // Requests the page cancelled itself (a newer selection superseded them) are not problems.
-      assert.deepEqual(
-        problems.filter((p) => !p.includes('net::ERR_ABORTED')),
-        [],
-        'the page reported errors',
-      );
-    } catch (err) {
-      await page.screenshot({ path: artifactPath(`ui-${name}-failed.png`), fullPage: true }).catch(() => {});
-      if (problems.length > 0) console.error(`page problems:\n${problems.join('\n')}`);
-      console.error(`server output (tail):\n${server.output().slice(-4000)}`);
-      throw err;
-    } finally {
-      await page.close();
-    }
-  }
+  const withPage = (name: string, body: (page: Page) => Promise<void>, viewport = VIEWPORT): Promise<void> =>
+    withBrowserPage({ browser, prefix: 'ui', server, viewport }, name, body);
 
   const explorePath = (extra = ''): string => `/explore?query=${encodeURIComponent(`{service="${EXPLORE.service}"}`)}${extra}`;
 

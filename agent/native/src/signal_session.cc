@@ -14,6 +14,7 @@
 #include "libbpf_log.h"
 #include "map_drain.h"
 #include "percpu_stats.h"
+#include "string_array.h"
 #include "retransmits.h"  // bpf/retransmits.h
 #include "retransmits.skel.h"
 #include "sched.h"  // bpf/sched.h
@@ -84,16 +85,10 @@ int on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-Napi::Array strings(Napi::Env env, const std::vector<std::string>& list) {
-  Napi::Array a = Napi::Array::New(env, list.size());
-  for (size_t i = 0; i < list.size(); i++) a.Set(static_cast<uint32_t>(i), list[i]);
-  return a;
-}
-
 Napi::Object probe_hooks(Napi::Env env, const std::vector<std::string>& attached, const std::vector<std::string>& missing) {
   Napi::Object out = Napi::Object::New(env);
-  out.Set("attached", strings(env, attached));
-  out.Set("missing", strings(env, missing));
+  out.Set("attached", to_string_array(env, attached));
+  out.Set("missing", to_string_array(env, missing));
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "array_buffer.h"
 #include "libbpf_log.h"
 #include "percpu_stats.h"
+#include "string_array.h"
 #include "spans.h"  // bpf/spans.h: structs shared with spans.bpf.c
 #include "spans.skel.h"
 #include "uint_option.h"
@@ -63,12 +64,6 @@ int on_event(void* ctx, void* data, size_t size) {
   auto* bytes = static_cast<unsigned char*>(data);
   out->insert(out->end(), bytes, bytes + size);
   return 0;
-}
-
-Napi::Array strings(Napi::Env env, const std::vector<std::string>& list) {
-  Napi::Array a = Napi::Array::New(env, list.size());
-  for (size_t i = 0; i < list.size(); i++) a.Set(static_cast<uint32_t>(i), list[i]);
-  return a;
 }
 
 }  // namespace
@@ -152,8 +147,8 @@ Napi::Value SpanSession::Hooks(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!capture_) throw Napi::Error::New(env, "SpanSession is closed");
   Napi::Object out = Napi::Object::New(env);
-  out.Set("tracepoints", strings(env, capture_->attached()));
-  out.Set("missing", strings(env, capture_->missing()));
+  out.Set("tracepoints", to_string_array(env, capture_->attached()));
+  out.Set("missing", to_string_array(env, capture_->missing()));
   Napi::Object fentry = Napi::Object::New(env);
   fentry.Set("ok", fentry_.ok);
   fentry.Set("detail", fentry_.detail);

@@ -113,6 +113,18 @@ export const SignalsQuery = Type.Object({
 });
 export type SignalsQuery = Static<typeof SignalsQuery>;
 
+/** A connection as the local end sees it, and the process that owns its socket (pid 0: unknown). */
+const ConnectionFields = {
+  family: Type.String(),
+  localAddress: Type.String(),
+  localPort: Type.Integer(),
+  remoteAddress: Type.String(),
+  remotePort: Type.Integer(),
+  state: Type.String(),
+  pid: Type.Integer(),
+  comm: Type.String(),
+};
+
 export const SignalTopEntry = Type.Object({
   /** What the entry is, as shown: a service, a cgroup, or `10.0.0.1:43210 → 10.0.0.2:80`. */
   name: Type.String(),
@@ -120,18 +132,7 @@ export const SignalTopEntry = Type.Object({
   service: Type.String(),
   cgroup: Type.String(),
   /** Retransmits only: the connection and its owner. */
-  connection: Type.Optional(
-    Type.Object({
-      family: Type.String(),
-      localAddress: Type.String(),
-      localPort: Type.Integer(),
-      remoteAddress: Type.String(),
-      remotePort: Type.Integer(),
-      state: Type.String(),
-      pid: Type.Integer(),
-      comm: Type.String(),
-    }),
-  ),
+  connection: Type.Optional(Type.Object(ConnectionFields)),
 });
 export type SignalTopEntry = Static<typeof SignalTopEntry>;
 
@@ -177,14 +178,7 @@ export const SignalConnection = Type.Object({
   first: Type.Number({ description: 'unix ms of its first retransmit in the range' }),
   last: Type.Number(),
   segments: Type.Integer({ minimum: 0 }),
-  family: Type.String(),
-  localAddress: Type.String(),
-  localPort: Type.Integer(),
-  remoteAddress: Type.String(),
-  remotePort: Type.Integer(),
-  state: Type.String(),
-  pid: Type.Integer(),
-  comm: Type.String(),
+  ...ConnectionFields,
   service: Type.String(),
   cgroup: Type.String(),
 });

@@ -1,4 +1,5 @@
 // Headless Chromium for the UI tests (playwright-core drives the system browser; no download).
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -49,4 +50,40 @@ export function watchPage(page: Page): { problems: string[] } {
   });
   page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
   return { problems };
+}
+
+export interface PageRun {
+  browser: Browser;
+  /** Screenshots of failures are `<prefix>-<name>-failed.png`. */
+  prefix: string;
+  /** Whose output tail explains a failure. */
+  server: { output(): string };
+  viewport: { width: number; height: number };
+  /** 4xx answers the test provokes on purpose (the page shows them as states; the browser logs them). */
+  allowClientErrors?: boolean;
+}
+
+/**
+ * Runs `body` on a fresh page and fails if the page reported problems (requests it cancelled itself,
+ * superseded by a newer selection, are not problems); on failure: a screenshot, the page's problems
+ * and the server's output.
+ */
+export async function withPage(run: PageRun, name: string, body: (page: Page) => Promise<void>): Promise<void> {
+  const page = await run.browser.newPage({ viewport: run.viewport });
+  const { problems } = watchPage(page);
+  try {
+    await body(page);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('net::ERR_ABORTED') && !(run.allowClientErrors === true && /status of 4\d\d/.test(p))),
+      [],
+      'the page reported errors',
+    );
+  } catch (err) {
+    await page.screenshot({ path: artifactPath(`${run.prefix}-${name}-failed.png`), fullPage: true }).catch(() => {});
+    if (problems.length > 0) console.error(`page problems:\n${problems.join('\n')}`);
+    console.error(`server output (tail):\n${run.server.output().slice(-4000)}`);
+    throw err;
+  } finally {
+    await page.close();
+  }
 }
