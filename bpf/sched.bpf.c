@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// Scheduler probe (sched.h): run-queue and throttled waits per task, from sched_wakeup(_new) and
-// sched_switch. Each hook has a tp_btf program and a raw_tp one with the same body; the agent loads
-// one of each pair.
+// Scheduler probe (sched.h): run-queue and throttled waits per task. Two ways to measure them; the
+// agent loads one (agent/native/src/sched_capture.cc):
+// - from sched_switch alone (tp_btf, 6.18+ with CONFIG_SCHED_INFO): the kernel already stamps every
+//   task it enqueues (sched_info.last_queued), so the common path needs no per-task map and no
+//   wakeup hooks; per-task state is kept only for the rare waits the kernel does not stamp.
+// - from sched_wakeup(_new) and sched_switch, each hook as a tp_btf program and a raw_tp one with
+//   the same body, where the first cannot load.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -12,6 +16,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 threshold_ns = SCHED_THRESHOLD_DEFAULT_NS;
+/* Whether thread_spans is span capture's; if not, it stays empty and sched_switch alone skips it. */
+const volatile bool spans_shared = false;
 
 /* struct task_wait.flags */
 #define WAITING 1   /* runnable since woken_at, not yet switched in */
@@ -19,11 +25,15 @@ const volatile __u64 threshold_ns = SCHED_THRESHOLD_DEFAULT_NS;
 
 /* Per thread: when it last left the CPU, and the wait in progress. An LRU hash rather than task
  * storage: the raw_tp fallback has no trusted task pointer, which bpf_task_storage_get needs, and
- * both variants must share one map layout; the LRU drops the entries of threads that exited, so
- * no exit hook is needed. */
+ * all programs share one map layout; the LRU drops the entries of threads that exited, so no exit
+ * hook is needed. (Where sched_switch alone measures, task storage would not pay either: its
+ * lookup miss measured ~30 ns dearer per switch than this map's, which that variant skips anyway
+ * while the map is empty.) */
 struct task_wait {
 	__u64 off_since; /* switched out at; 0: not known (new thread, or its entry was evicted) */
 	__u64 woken_at;  /* the wait began: woken, or switched out runnable */
+	__u64 run_delay; /* sched_switch alone: sched_info.run_delay at switch-out */
+	__u64 span_id;   /* sched_switch alone: the span the thread served at switch-out */
 	__u32 flags;
 	__u32 pad;
 };
@@ -296,5 +306,108 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
 {
 	on_switch(preempt, prev, next, prev_state, false);
+	return 0;
+}
+
+/* Measured from sched_switch alone. enqueue_task() stamps the task's sched_info.last_queued with
+ * its rq's clock unless already stamped (a wakeup, an arrival by migration), as does the switch-out
+ * of a task still TASK_RUNNING (sched_info_depart); sched_info_arrive, in context_switch() after
+ * trace_sched_switch, clears it. So at the tracepoint `next` has waited rq->clock - last_queued.
+ * What the stamp does not tell gets a task_waits entry, made at switch-out and deleted at the next
+ * switch-in:
+ * - a task throttled on its way back to user space (task_struct.throttled): the stamp does not say
+ *   why it waited;
+ * - a task preempted after it set a sleeping state: it stays queued, but unstamped;
+ * - a thread serving a span, whose off-CPU time needs when it left.
+ * A wait the load balancer moves to another CPU is cut at the move (the dequeue adds it so far to
+ * sched_info.run_delay and clears the stamp): an entry keeps run_delay, so a span's wait is whole;
+ * other waits count from the move, a rare loss that keeps per-task state off the common path. */
+
+/* Entries in task_waits: while none, the common path skips the lookup. One the LRU evicts is never
+ * subtracted, which only costs the lookups back. */
+__u64 pending_waits;
+
+static __always_inline void queued_departed(struct task_struct *prev, bool preempt, unsigned int prev_state)
+{
+	__u32 tid = prev->pid;
+	bool throttled = task_throttled(prev, true);
+	bool unstamped = preempt && prev_state != TASK_RUNNING;
+	struct thread_span *span = spans_shared ? bpf_map_lookup_elem(&thread_spans, &tid) : NULL;
+	struct task_wait *w;
+
+	if (!span && !throttled && !unstamped)
+		return;
+	w = bpf_map_lookup_elem(&task_waits, &tid);
+	if (!w) {
+		struct task_wait fresh = {};
+
+		if (bpf_map_update_elem(&task_waits, &tid, &fresh, BPF_NOEXIST))
+			return;
+		__sync_fetch_and_add(&pending_waits, 1);
+		w = bpf_map_lookup_elem(&task_waits, &tid);
+		if (!w)
+			return;
+	}
+	w->off_since = bpf_ktime_get_ns();
+	w->run_delay = prev->sched_info.run_delay;
+	w->span_id = span ? span->span_id : 0;
+	w->flags = throttled || unstamped ? WAITING | (throttled ? THROTTLED : 0) : 0;
+}
+
+static __always_inline void queued_wait(struct task_struct *t, __u32 tid, __u32 kind, __u64 wait, __u64 span_id)
+{
+	__u64 cgroup_id = cpu_cgroup_id(t, true);
+
+	stat_inc(SCHED_STAT_WAITS);
+	histogram(cgroup_id, kind, wait);
+	if (wait >= threshold_ns)
+		episode(t, tid, cgroup_id, kind, bpf_ktime_get_ns() - wait, wait, span_id, true);
+}
+
+static __always_inline void queued_arrived(struct task_struct *next, __u64 clock)
+{
+	__u32 tid = next->pid;
+	__u64 queued = next->sched_info.last_queued;
+	struct task_wait *w = NULL;
+	__u64 off, wait, moved, span_id;
+	__u32 kind, flags;
+
+	if (pending_waits)
+		w = bpf_map_lookup_elem(&task_waits, &tid);
+	if (!w) {
+		if (queued)
+			queued_wait(next, tid, WAIT_RUNQUEUE, clock - queued, 0);
+		return;
+	}
+	off = bpf_ktime_get_ns() - w->off_since;
+	moved = next->sched_info.run_delay - w->run_delay;
+	flags = w->flags;
+	span_id = w->span_id;
+	if (!bpf_map_delete_elem(&task_waits, &tid))
+		__sync_fetch_and_sub(&pending_waits, 1);
+	if (flags & WAITING)
+		wait = off;
+	else
+		wait = moved + (queued ? clock - queued : 0);
+	if (wait > off) /* rq clock and ktime part by a few ns */
+		wait = off;
+	kind = flags & THROTTLED ? WAIT_THROTTLED : WAIT_RUNQUEUE;
+	if (span_id)
+		add_span_times(span_id, kind, wait, off - wait);
+	if ((flags & WAITING) || queued || moved)
+		queued_wait(next, tid, kind, wait, span_id);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_queued, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	stat_inc(SCHED_STAT_SWITCHES);
+	if (prev->pid) /* 0: the idle task */
+		queued_departed(prev, preempt, prev_state);
+	/* This CPU's rq, whose clock __schedule() has just updated, through the cfs_rq that `next`
+	 * belongs to on it (every task has one, whatever its class): the per-CPU `runqueues` is no
+	 * ksym where kallsyms lists functions only. */
+	if (next->pid)
+		queued_arrived(next, next->se.cfs_rq->rq->clock);
 	return 0;
 }

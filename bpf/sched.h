@@ -3,9 +3,10 @@
 
 /* Scheduler probe (sched.bpf.c): how long runnable tasks waited for a CPU, and whether they waited
  * because their cgroup's CPU quota was used up (throttled) or because the CPUs were busy (run-queue
- * delay). A wait starts when a task is woken (sched_wakeup, sched_wakeup_new) or switched out while
- * still runnable (preempted, or throttled), and ends when sched_switch switches it in: the task that
- * waited is `next`, never `current`. Waits at least `threshold_ns` long are episodes (ring buffer);
+ * delay). A wait starts when a task is woken or switched out while still runnable (preempted, or
+ * throttled), and ends when sched_switch switches it in: the task that waited is `next`, never
+ * `current`. Where the kernel stamps queued tasks (sched_info.last_queued), sched_switch alone
+ * measures it; elsewhere sched_wakeup and sched_wakeup_new mark its start. Waits at least `threshold_ns` long are episodes (ring buffer);
  * every wait goes into its cgroup's log2 histogram. */
 
 #define SCHED_THRESHOLD_DEFAULT_NS 5000000ULL

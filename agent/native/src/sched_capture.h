@@ -19,10 +19,11 @@ struct SchedCaptureOptions {
   unsigned ring_bytes = 256 * 1024;
 };
 
-// Owns the loaded scheduler probe (bpf/sched.bpf.c): sched_wakeup, sched_wakeup_new and
-// sched_switch, as tp_btf programs or, where those do not load or attach, raw tracepoints. It needs
-// all three (a wait is measured from one to another): construction throws std::runtime_error,
-// naming what failed with each kind, when either kind cannot provide them.
+// Owns the loaded scheduler probe (bpf/sched.bpf.c): a tp_btf sched_switch alone where the kernel
+// stamps enqueued tasks (CONFIG_SCHED_INFO) and throttles per task (6.18+); else sched_wakeup,
+// sched_wakeup_new and sched_switch, as tp_btf programs or, where those do not load or attach, raw
+// tracepoints, all three needed (a wait is measured from one to another). Construction throws
+// std::runtime_error, naming what failed with each variant, when none can provide its hooks.
 class SchedCapture {
  public:
   explicit SchedCapture(const SchedCaptureOptions& opts);
