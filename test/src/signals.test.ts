@@ -116,6 +116,18 @@ test('run-queue delay: four busy processes on two CPUs, no quota: delay reported
   assert.equal(throttle.top.filter((e) => e.cgroup === cg.path && e.value > 0).length, 0, 'no throttling in a cgroup without a quota');
 });
 
+/** Waits until `cg` went 500 ms without being throttled (what runs in it went quiet). */
+async function untilNotThrottled(cg: CpuCgroup): Promise<void> {
+  let last = cg.cpuStat().throttledNs;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cg.cpuStat().throttledNs;
+    if (now === last) return;
+    last = now;
+  }
+  throw new Error(`${cg.path} is still throttled after 30 s`);
+}
+
 /** One GET, timed from before the request is written to after the response is read; cpu.stat read around it. */
 function throttledGet(port: number, path: string, cg: CpuCgroup): Promise<{ status: number; kernelThrottledNs: number }> {
   const httpAgent = new Agent({ keepAlive: false });
@@ -143,6 +155,8 @@ test(
       port = Number(/listening (\d+)/.exec(w.output())?.[1] ?? 0);
     }
     assert.ok(port > 0, `http_server said its port: ${w.output()}`);
+    // Node's start-up uses more than the quota: the kernel's count must cover the request alone.
+    await untilNotThrottled(cg);
     const sent = await throttledGet(port, '/slow', cg);
     assert.equal(sent.status, 200);
     // /slow burns for 200 ms of wall time: under a 20% quota, about 40 ms of it on the CPU.
@@ -245,3 +259,42 @@ test('in the browser: what the agent measured, on the explore page and in the th
     await browser.close();
   }
 });
+
+test(
+  '--no-signals: the agent loads neither probe; with them, it stops on SIGTERM saying what they counted',
+  { timeout: TIMEOUT },
+  async () => {
+    const off = runKiln([
+      'agent',
+      '--server',
+      server.url,
+      '--no-signals',
+      '--duration',
+      '3s',
+      '--metrics-port',
+      '0',
+      '--log-format',
+      'json',
+    ]);
+    assert.equal(await off.exited, 0, off.output().slice(-3000));
+    assert.ok(off.output().includes('agent started'), off.output().slice(-3000));
+    assert.ok(!off.output().includes('kernel signal capture started'), 'no signal capture with --no-signals');
+    const offLine = off
+      .output()
+      .split('\n')
+      .find((l) => l.includes('agent stopped'));
+    assert.ok(offLine !== undefined, off.output().slice(-3000));
+    assert.equal((JSON.parse(offLine) as { signals?: unknown }).signals, undefined, `no signal counts in: ${offLine}`);
+
+    assert.ok(agent.output().includes('kernel signal capture started'), 'the default agent captures signals');
+    const code = await agent.stop(30_000);
+    assert.equal(code, 0, agent.output().slice(-3000));
+    const line = agent
+      .output()
+      .split('\n')
+      .find((l) => l.includes('agent stopped'));
+    assert.ok(line !== undefined, agent.output().slice(-3000));
+    const stopped = JSON.parse(line) as { signals?: { kernel: { switches: number } } };
+    assert.ok((stopped.signals?.kernel.switches ?? 0) > 0, `the last line counts what the probes saw: ${line}`);
+  },
+);
