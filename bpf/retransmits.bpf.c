@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Retransmit probe (retransmits.h): TCP retransmitted segments per connection, attributed to the
-// socket's owner. Each hook has a tp_btf program and a raw_tp one with the same body (BPF_CORE_READ
-// reads both kinds of pointer); the agent loads one of each pair.
+// socket's owner. Each hook has a tp_btf program and a raw_tp one with the same body; the agent loads
+// one of each pair. The send and receive hooks run on every data syscall of every socket, so their
+// reads are plain loads in tp_btf programs (TASK_READ); the rarer hooks read with BPF_CORE_READ alone.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -39,11 +40,16 @@ struct {
 
 DEFINE_STATS(RETRANS_STAT_MAX)
 
-static __always_inline bool is_tcp(const struct sock *sk)
+/* A TCP socket, not a raw IP one of protocol TCP (which retransmits nothing and never closes through
+ * inet_sock_set_state). Protocol first: it rejects most sockets with one load. */
+static __always_inline bool is_tcp(const struct sock *sk, bool btf)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family;
 
-	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+	if (TASK_READ(btf, sk, sk_protocol) != IPPROTO_TCP || TASK_READ(btf, sk, sk_type) != SOCK_STREAM)
+		return false;
+	family = TASK_READ(btf, sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6;
 }
 
 /* The current task owns `sk`: called in task context only (connect, listen, send, receive). */
@@ -74,7 +80,7 @@ static __always_inline void on_state(const struct sock *sk, int newstate)
 {
 	__u64 key = (__u64)sk;
 
-	if (!is_tcp(sk))
+	if (!is_tcp(sk, false))
 		return;
 	if (newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&sock_owners, &key);
@@ -82,9 +88,9 @@ static __always_inline void on_state(const struct sock *sk, int newstate)
 		own(sk);
 }
 
-static __always_inline void on_data(const struct sock *sk)
+static __always_inline void on_data(const struct sock *sk, bool btf)
 {
-	if (is_tcp(sk))
+	if (is_tcp(sk, btf))
 		own(sk);
 }
 
@@ -204,10 +210,10 @@ int BPF_PROG(set_state_btf, const struct sock *sk, const int oldstate, const int
 }
 
 SEC("tp_btf/sock_send_length")
-int BPF_PROG(send_btf, struct sock *sk) { on_data(sk); return 0; }
+int BPF_PROG(send_btf, struct sock *sk) { on_data(sk, true); return 0; }
 
 SEC("tp_btf/sock_recv_length")
-int BPF_PROG(recv_btf, struct sock *sk) { on_data(sk); return 0; }
+int BPF_PROG(recv_btf, struct sock *sk) { on_data(sk, true); return 0; }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(retransmit_skb_raw, const struct sock *sk, const struct sk_buff *skb, int err)
@@ -231,7 +237,7 @@ int BPF_PROG(set_state_raw, const struct sock *sk, const int oldstate, const int
 }
 
 SEC("raw_tp/sock_send_length")
-int BPF_PROG(send_raw, struct sock *sk) { on_data(sk); return 0; }
+int BPF_PROG(send_raw, struct sock *sk) { on_data(sk, false); return 0; }
 
 SEC("raw_tp/sock_recv_length")
-int BPF_PROG(recv_raw, struct sock *sk) { on_data(sk); return 0; }
+int BPF_PROG(recv_raw, struct sock *sk) { on_data(sk, false); return 0; }
