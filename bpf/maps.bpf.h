@@ -33,27 +33,27 @@
 		__type(value, struct thread_span);              \
 	} thread_spans SEC(".maps")
 
-/* A field of a task (or of what it points to). tp_btf programs get BTF pointers, which they read
- * with plain loads; raw_tp ones get bare addresses and must call bpf_probe_read_kernel, which on
- * sched_switch cost as much as the rest of the program. `btf` is a constant in each program, so the
+/* A field of a kernel object (a task, a socket, or what they point to). tp_btf programs get BTF
+ * pointers, which they read with plain loads; raw_tp ones get bare addresses and must call
+ * bpf_probe_read_kernel, which on sched_switch cost as much as the rest of the program. `btf` is a constant in each program, so the
  * compiler keeps one branch. Both are CO-RE relocated. */
-#define TASK_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+#define BTF_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
 
 /* The task's CPU controller cgroup (sched.h), whose quota throttles it: the cgroup of a wait
  * (sched.bpf.c) and of a socket's owner (retransmits.bpf.c). An autogroup's task group has no
  * cgroup: its parent, the root task group, does. */
 static __always_inline __u64 cpu_cgroup_id(struct task_struct *t, bool btf)
 {
-	struct task_group *tg = TASK_READ(btf, t, sched_task_group);
-	struct cgroup *cg = TASK_READ(btf, tg, css.cgroup);
+	struct task_group *tg = BTF_READ(btf, t, sched_task_group);
+	struct cgroup *cg = BTF_READ(btf, tg, css.cgroup);
 	struct kernfs_node *kn;
 
 	if (!cg) {
-		tg = TASK_READ(btf, tg, parent);
-		cg = TASK_READ(btf, tg, css.cgroup);
+		tg = BTF_READ(btf, tg, parent);
+		cg = BTF_READ(btf, tg, css.cgroup);
 	}
-	kn = TASK_READ(btf, cg, kn);
-	return TASK_READ(btf, kn, id);
+	kn = BTF_READ(btf, cg, kn);
+	return BTF_READ(btf, kn, id);
 }
 
 #endif

@@ -2,7 +2,7 @@
 // Retransmit probe (retransmits.h): TCP retransmitted segments per connection, attributed to the
 // socket's owner. Each hook has a tp_btf program and a raw_tp one with the same body; the agent loads
 // one of each pair. The send and receive hooks run on every data syscall of every socket, so their
-// reads are plain loads in tp_btf programs (TASK_READ); the rarer hooks read with BPF_CORE_READ alone.
+// reads are plain loads in tp_btf programs (BTF_READ); the rarer hooks read with BPF_CORE_READ alone.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -46,9 +46,9 @@ static __always_inline bool is_tcp(const struct sock *sk, bool btf)
 {
 	__u16 family;
 
-	if (TASK_READ(btf, sk, sk_protocol) != IPPROTO_TCP || TASK_READ(btf, sk, sk_type) != SOCK_STREAM)
+	if (BTF_READ(btf, sk, sk_protocol) != IPPROTO_TCP || BTF_READ(btf, sk, sk_type) != SOCK_STREAM)
 		return false;
-	family = TASK_READ(btf, sk, __sk_common.skc_family);
+	family = BTF_READ(btf, sk, __sk_common.skc_family);
 	return family == AF_INET || family == AF_INET6;
 }
 

@@ -80,11 +80,11 @@ DEFINE_STATS(SCHED_STAT_MAX)
 static __always_inline bool task_throttled(struct task_struct *t, bool btf)
 {
 	if (bpf_core_field_exists(struct task_struct, throttled))
-		return TASK_READ(btf, t, throttled);
+		return BTF_READ(btf, t, throttled);
 	if (bpf_core_field_exists(struct sched_entity, cfs_rq)) {
-		struct cfs_rq *cfs_rq = TASK_READ(btf, t, se.cfs_rq);
+		struct cfs_rq *cfs_rq = BTF_READ(btf, t, se.cfs_rq);
 
-		return TASK_READ(btf, cfs_rq, throttle_count) > 0;
+		return BTF_READ(btf, cfs_rq, throttle_count) > 0;
 	}
 	return false;
 }
@@ -150,7 +150,7 @@ static __always_inline void episode(struct task_struct *t, __u32 tid, __u64 cgro
 	e->duration_ns = wait;
 	e->cgroup_id = cgroup_id;
 	e->span_id = span_id;
-	e->tgid = TASK_READ(btf, t, tgid);
+	e->tgid = BTF_READ(btf, t, tgid);
 	e->tid = tid;
 	e->kind = kind;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
@@ -188,7 +188,7 @@ static __always_inline void add_span_times(__u64 span_id, __u32 kind, __u64 wait
 
 static __always_inline void on_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = TASK_READ(btf, p, pid);
+	__u32 tid = BTF_READ(btf, p, pid);
 	__u32 flags = WAITING | (woken_throttled(p, btf) ? THROTTLED : 0);
 	__u64 now = bpf_ktime_get_ns();
 	struct task_wait *w = bpf_map_lookup_elem(&task_waits, &tid);
@@ -206,7 +206,7 @@ static __always_inline void on_wakeup(struct task_struct *p, bool btf)
 /* A wait begins when `prev` leaves the CPU still runnable; a sleeping one starts its off-CPU gap. */
 static __always_inline void switched_out(struct task_struct *prev, bool runnable, __u64 now, bool btf)
 {
-	__u32 tid = TASK_READ(btf, prev, pid);
+	__u32 tid = BTF_READ(btf, prev, pid);
 	struct task_wait *w;
 	__u32 flags = 0;
 
@@ -229,7 +229,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool runnable
 /* The wait of `next` (the task that waited, never current) ends. */
 static __always_inline void switched_in(struct task_struct *next, __u64 now, bool btf)
 {
-	__u32 tid = TASK_READ(btf, next, pid);
+	__u32 tid = BTF_READ(btf, next, pid);
 	struct task_wait *w;
 	struct thread_span *span;
 	__u64 wait = 0, blocked = 0, start, cgroup_id, span_id = 0;
