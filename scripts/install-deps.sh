@@ -22,6 +22,8 @@ packages=(
   wrk
   # retransmit tests: network namespaces joined by a veth pair, random drops on the receiver
   iproute2 iptables
+  # chart tests: helm comes zipped inside an npm package (scripts/install-helm.sh)
+  unzip
 )
 
 if [ "$(id -u)" -ne 0 ]; then
