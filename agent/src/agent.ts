@@ -11,6 +11,7 @@ import { native, type NativeSignalSession, type NativeSpanSession } from './nati
 import { PprofBuilder } from './pprof-builder.js';
 import { Profiler } from './profiler.js';
 import { Pusher, type PushStats } from './push.js';
+import { readRelabelFile, type Relabel } from './relabel.js';
 import { HealthReporter, healthFigures } from './report.js';
 import { SignalCapture } from './signal-capture.js';
 import { SpanCapture } from './span-capture.js';
@@ -41,6 +42,8 @@ export interface AgentOptions {
   throttleThresholdNs?: number;
   /** The node label; default: the hostname. */
   node?: string;
+  /** A JSON file of relabel rules (relabel.ts) for the labels of every profile, span and signal. */
+  relabelFile?: string;
   logger: Logger;
 }
 
@@ -60,6 +63,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (opts.output === undefined && opts.server === undefined) {
     throw new AgentStartError('nowhere to send profiles: give --server URL (push to a Kiln server) or --output FILE.pb.gz');
   }
+  const relabel = opts.relabelFile === undefined ? undefined : relabelFrom(opts.relabelFile);
   if (process.getuid?.() !== 0)
     throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
 
@@ -130,6 +134,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       includeIdle: opts.includeIdle,
       intervalMs: opts.intervalMs,
       node: opts.node,
+      relabel,
       logger: log,
       metrics,
       spans: spanSession,
@@ -240,6 +245,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   const durationTimer = opts.durationMs !== undefined ? setTimeout(() => void stop(), opts.durationMs) : undefined;
   return { done, stop };
+}
+
+/** Checked before anything is loaded: wrong rules would label every profile, span and signal wrongly. */
+function relabelFrom(file: string): Relabel {
+  try {
+    return readRelabelFile(file);
+  } catch (err) {
+    throw new AgentStartError(`--relabel: ${(err as Error).message}`);
+  }
 }
 
 /** The kernel's id of a cgroup (v2): the inode number of its directory; a relative path is under the v2 mount. */

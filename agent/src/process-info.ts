@@ -2,6 +2,7 @@
 // first seen or execs, so it is still known after the process exits.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { symbolizerNative } from '@kiln/symbolizer';
+import { containerOfCgroup } from './container-id.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -103,15 +104,9 @@ export function otelResource(environ: string): { name?: string; version?: string
   return { name, version };
 }
 
-/** A container id (64 hex) from /proc/<pid>/cgroup, as docker, containerd and CRI-O name their cgroups. */
+/** The id of the container a process runs in, from its /proc/<pid>/cgroup; '' for none. */
 export function containerIdFromCgroup(cgroup: string): string {
-  const m = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?$/m.exec(
-    cgroup
-      .split('\n')
-      .map((l) => l.split(':').pop() ?? '')
-      .join('\n'),
-  );
-  return m?.[1] ?? '';
+  return containerOfCgroup(cgroup)?.id ?? '';
 }
 
 const PF_KTHREAD = 0x00200000; // include/linux/sched.h

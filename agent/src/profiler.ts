@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { AgentMetrics } from './metrics.js';
 import { KERNEL_MAPPING, type PprofBuilder, type SymbolizedAddress } from './pprof-builder.js';
 import { readProcessInfo, ServiceVersions, type KernelIdentity, type ProcessInfo } from './process-info.js';
+import { relabelRules, type Relabel } from './relabel.js';
 import type { NativeSpanSession } from './native.js';
 import { CpuSampler, type Drained, type SampleBatch, type StackTable } from './sampler.js';
 
@@ -20,6 +21,8 @@ export interface ProfilerOptions {
   /** The drain interval: a process's maps are re-read for an unknown address at most about once per interval. */
   intervalMs?: number;
   node?: string;
+  /** The config's relabel rules, applied to every process's labels (default: none). */
+  relabel?: Relabel;
   logger: Logger;
   metrics?: AgentMetrics;
 }
@@ -48,10 +51,12 @@ export class Profiler {
   readonly #labelRecords = new WeakMap<ProcessInfo, Record<string, string>>();
   readonly #opts: ProfilerOptions;
   readonly #node: string;
+  readonly #relabel: Relabel;
 
   constructor(opts: ProfilerOptions) {
     this.#opts = opts;
     this.#node = opts.node ?? hostname();
+    this.#relabel = opts.relabel ?? relabelRules({});
     this.#sampler = new CpuSampler({
       frequency: opts.frequency,
       pids: opts.pids,
@@ -256,11 +261,15 @@ export class Profiler {
     return out;
   }
 
-  /** The same array for a process every time: the builder caches what it derives from it. */
+  /**
+   * The same array for a process every time: the builder caches what it derives from it. The one
+   * place relabel rules apply: profiles take these labels, spans and signals take them through
+   * labelsOf.
+   */
   #labels(info: ProcessInfo): ReadonlyArray<readonly [string, string]> {
     let labels = this.#labelsOf.get(info);
     if (labels === undefined) {
-      labels = [
+      labels = this.#relabel([
         ['service', info.service],
         ['version', info.version],
         ['node', this.#node],
@@ -268,7 +277,7 @@ export class Profiler {
         ['comm', info.comm],
         ['exe', info.exe],
         ['container_id', info.containerId],
-      ];
+      ]);
       this.#labelsOf.set(info, labels);
     }
     return labels;

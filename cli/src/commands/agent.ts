@@ -43,6 +43,14 @@ export const agentFlags: FlagSpecs = {
     help: 'a wait for the CPU (throttled or run queue) at least this long is sent as an episode of its own (0.1ms–10s)',
   },
   node: { type: 'string', value: 'NAME', help: 'the node label on every profile (default: the hostname)' },
+  relabel: {
+    type: 'string',
+    value: 'FILE',
+    help:
+      'rename, drop or keep the labels of every profile, span and signal: a JSON file like ' +
+      '{"rename": {"container_id": "container"}, "drop": ["exe"], "keep": ["service", "version", "container"]}; ' +
+      'renames apply first, drop and keep use the new names; "service" cannot be removed',
+  },
   'metrics-port': {
     type: 'integer',
     value: 'PORT',
@@ -88,6 +96,7 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     throttleThresholdNs: Math.round(thresholdMs * 1e6),
     metricsPort: (values['metrics-port'] as number | undefined) ?? (values.server !== undefined ? defaultMetricsPort : 0),
     node: values.node as string | undefined,
+    relabelFile: values.relabel as string | undefined,
   };
 }
 
