@@ -1,5 +1,5 @@
 // `kiln agent`: runs the profiler, writes one merged pprof (--output) or pushes each interval (--server).
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
@@ -44,6 +44,8 @@ export interface AgentOptions {
   node?: string;
   /** A JSON file of relabel rules (relabel.ts) for the labels of every profile, span and signal. */
   relabelFile?: string;
+  /** A file holding the server's ingest token (its first token line), sent as a bearer token. */
+  authTokenFile?: string;
   logger: Logger;
 }
 
@@ -64,6 +66,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     throw new AgentStartError('nowhere to send profiles: give --server URL (push to a Kiln server) or --output FILE.pb.gz');
   }
   const relabel = opts.relabelFile === undefined ? undefined : relabelFrom(opts.relabelFile);
+  const token = opts.authTokenFile === undefined ? undefined : tokenFrom(opts.authTokenFile);
   if (process.getuid?.() !== 0)
     throw new AgentStartError('the agent loads BPF programs and needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE)');
 
@@ -152,11 +155,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   );
 
   const merged = opts.output !== undefined ? new PprofBuilder({ frequency: opts.frequency }) : undefined;
-  const pusher = opts.server !== undefined ? new Pusher({ url: opts.server, logger: log, metrics }) : undefined;
+  const pusher = opts.server !== undefined ? new Pusher({ url: opts.server, token, logger: log, metrics }) : undefined;
   const reporter =
     opts.server !== undefined && pusher !== undefined
       ? new HealthReporter({
           url: opts.server,
+          token,
           node: opts.node,
           intervalMs: opts.intervalMs,
           startedAt,
@@ -254,6 +258,23 @@ function relabelFrom(file: string): Relabel {
   } catch (err) {
     throw new AgentStartError(`--relabel: ${(err as Error).message}`);
   }
+}
+
+/** The first token of the file (one per line; blank lines and `#` comments skipped, as the server reads it). */
+function tokenFrom(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AgentStartError(`--auth-token-file ${file}: ${(err as Error).message}`);
+  }
+  const token = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#'));
+  if (token === undefined) throw new AgentStartError(`--auth-token-file ${file} holds no token`);
+  if (/\s/.test(token)) throw new AgentStartError(`--auth-token-file ${file}: a token cannot contain spaces`);
+  return token;
 }
 
 /** The kernel's id of a cgroup (v2): the inode number of its directory; a relative path is under the v2 mount. */

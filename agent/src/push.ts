@@ -22,6 +22,8 @@ interface Pending {
 
 export interface PusherOptions {
   url: string;
+  /** Sent as `Authorization: Bearer <token>` (the server's --auth-token-file). */
+  token?: string;
   logger: Logger;
   metrics?: AgentMetrics;
   /** Upper bound on queued bytes. */
@@ -143,12 +145,19 @@ export class Pusher {
   async #send(p: Pending): Promise<void> {
     const res =
       p.kind === 'profile'
-        ? await post(this.#profileUrl(p), p.body, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }, 30_000)
+        ? await post(
+            this.#profileUrl(p),
+            p.body,
+            { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' },
+            30_000,
+            this.#opts.token,
+          )
         : await post(
             new URL(batchPaths[p.kind], this.#opts.url),
             p.body,
             { 'content-type': 'application/msgpack', 'content-encoding': 'gzip' },
             30_000,
+            this.#opts.token,
           );
     if (res.status >= 400 && res.status < 500 && res.status !== 429) {
       // The server will never take this one: drop it rather than retry forever.
@@ -237,19 +246,17 @@ export async function post(
   body: Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
+  token?: string,
 ): Promise<{ status: number; body: string }> {
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const all = { ...headers, 'content-length': String(body.length), ...(token !== undefined && { authorization: `Bearer ${token}` }) };
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, timeout: timeoutMs },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
+    const req = request(url, { method: 'POST', headers: all, timeout: timeoutMs }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);

@@ -28,6 +28,8 @@ export function healthFigures(profiler: Profiler, pusher: Pusher): HealthFigures
 
 export interface HealthReporterOptions {
   url: string;
+  /** As the pusher's. */
+  token?: string;
   /** The node label; default: the hostname, as the profiler's. */
   node?: string;
   intervalMs: number;
@@ -74,7 +76,13 @@ export class HealthReporter {
     const log = this.#opts.logger;
     try {
       const url = new URL('/api/v1/agents/report', this.#opts.url);
-      const res = await post(url, Buffer.from(JSON.stringify(report)), { 'content-type': 'application/json' }, REPORT_TIMEOUT_MS);
+      const res = await post(
+        url,
+        Buffer.from(JSON.stringify(report)),
+        { 'content-type': 'application/json' },
+        REPORT_TIMEOUT_MS,
+        this.#opts.token,
+      );
       if (res.status !== 204) throw new Error(`server answered ${res.status}: ${res.body.slice(0, 300)}`);
       if (this.#failing) log.info({ undelivered: this.#undelivered }, 'health reports delivered again');
       this.#failing = false;

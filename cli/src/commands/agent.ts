@@ -51,6 +51,11 @@ export const agentFlags: FlagSpecs = {
       '{"rename": {"container_id": "container"}, "drop": ["exe"], "keep": ["service", "version", "container"]}; ' +
       'renames apply first, drop and keep use the new names; "service" cannot be removed',
   },
+  'auth-token-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "send the server's ingest token (the first line of FILE that is not blank or a # comment) as Authorization: Bearer",
+  },
   'metrics-port': {
     type: 'integer',
     value: 'PORT',
@@ -97,6 +102,7 @@ export function agentOptions(values: FlagValues): Omit<Parameters<typeof startAg
     metricsPort: (values['metrics-port'] as number | undefined) ?? (values.server !== undefined ? defaultMetricsPort : 0),
     node: values.node as string | undefined,
     relabelFile: values.relabel as string | undefined,
+    authTokenFile: values['auth-token-file'] as string | undefined,
   };
 }
 
