@@ -34,7 +34,7 @@ interface Workload extends Manifest {
   spec: { replicas?: number; template: { spec: PodSpec }; volumeClaimTemplates?: unknown[] };
 }
 
-const defaultCapabilities = ['BPF', 'PERFMON', 'SYS_PTRACE', 'SYS_RESOURCE', 'DAC_READ_SEARCH'];
+const defaultCapabilities = ['BPF', 'PERFMON', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'SYSLOG', 'CHECKPOINT_RESTORE'];
 
 const modes: Record<string, object> = {
   default: {},
