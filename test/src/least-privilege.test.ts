@@ -5,7 +5,7 @@
 // spans of an HTTP request, and measures CPU throttling and run-queue delay. The same set cannot
 // mount a filesystem, which CAP_SYS_ADMIN would allow.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,7 +19,7 @@ import {
   setprivArgv,
 } from './lib/capabilities.js';
 import { CpuCgroup } from './lib/cpu-cgroup.js';
-import { freePort, repoRoot, runKiln, startServer, tempDir, waitForOk, type KilnProcess, type KilnServer } from './lib/kiln.js';
+import { freePort, kilnBin, repoRoot, startServer, tempDir, type KilnServer } from './lib/kiln.js';
 import { flameNodes, getJson } from './lib/server-api.js';
 import { buildWorkloads, startWorkload, workloadPath, workloadsDir, type Workload } from './lib/workloads.js';
 
@@ -27,9 +27,27 @@ const TIMEOUT = 300_000;
 const NOBODY = 65534;
 const capabilities = chartAgentCapabilities(readFileSync(join(repoRoot, 'helm/kiln/values.yaml'), 'utf8'));
 let server: KilnServer;
-let agent: KilnProcess;
+let agent: { pid: number; output(): string; stop(): Promise<void> };
 const workloads: Workload[] = [];
 const cgroups: CpuCgroup[] = [];
+
+/** `kiln agent` under setpriv with only `capabilities`; setpriv execs node, so the child's pid is the agent's. */
+function startAgent(args: string[]): typeof agent {
+  const argv = [...setprivArgv(capabilities), process.execPath, kilnBin, 'agent', ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => proc.on('exit', () => res()));
+  return {
+    pid: proc.pid!,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('the least-privilege test drops capabilities from root: run it as root');
@@ -37,13 +55,15 @@ before(async () => {
   buildWorkloads();
   server = await startServer();
   const metricsPort = await freePort();
-  // setpriv execs node, so the child's pid is the agent's.
-  agent = runKiln(
-    ['agent', '--server', server.url, '--interval', '2s', '--metrics-port', String(metricsPort), '--log-format', 'json'],
-    {},
-    setprivArgv(capabilities),
+  agent = startAgent(['--server', server.url, '--interval', '2s', '--metrics-port', String(metricsPort), '--log-format', 'json']);
+  await eventually(
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined);
+      return res?.ok === true ? true : undefined;
+    },
+    60_000,
+    'the agent serves /metrics',
   );
-  await waitForOk(`http://127.0.0.1:${metricsPort}/metrics`, agent);
 });
 
 after(async () => {
@@ -65,7 +85,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
 test('the agent runs with exactly the chart capabilities: effective, permitted and bounding sets, no ambient ones', () => {
   assert.ok(!capabilities.includes('SYS_ADMIN'), `the chart does not grant SYS_ADMIN: ${capabilities.join(', ')}`);
   const want = capabilityMask(capabilities);
-  const sets = processCapabilities(agent.proc.pid!);
+  const sets = processCapabilities(agent.pid);
   const show = (m: bigint): string => capabilityNames(m).join(',');
   assert.equal(show(sets.effective), show(want), 'CapEff');
   assert.equal(show(sets.permitted), show(want), 'CapPrm');

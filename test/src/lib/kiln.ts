@@ -49,13 +49,14 @@ export interface KilnProcess {
 
 /**
  * Runs `kiln <args>` as a child process, capturing its output. KILN_NODE_ARGS (e.g. `--cpu-prof
- * --cpu-prof-dir=/tmp/p`) are passed to its node, to profile what a benchmark starts; `wrapper` (e.g.
- * setpriv …) runs first and execs node.
+ * --cpu-prof-dir=/tmp/p`) are passed to its node, to profile what a benchmark starts.
  */
-export function runKiln(args: string[], env: NodeJS.ProcessEnv = {}, wrapper: readonly string[] = []): KilnProcess {
-  const nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const argv = [...wrapper, process.execPath, ...nodeArgs, kilnBin, ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), {
+export function runKiln(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs = (process.env.KILN_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+): KilnProcess {
+  const proc = spawn(process.execPath, [...nodeArgs, kilnBin, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
